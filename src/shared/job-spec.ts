@@ -1,0 +1,64 @@
+import type { ModelMode } from './modes.js';
+
+/**
+ * A request after validation and defaulting (api/to-job.ts): every field resolved, nothing optional
+ * that the pipeline needs. Inner layers receive it readonly and only assert invariants.
+ */
+export interface JobSpec {
+  readonly mode: ModelMode;
+  readonly prompt: string;
+  /** As given, or the mode default ('' for now, see docs/decisions). */
+  readonly negativePrompt: string;
+  /** Resolution tier and aspect as requested (vision modes). */
+  readonly resolution: '256' | '480' | '720' | '768';
+  readonly aspectRatio: '1,1' | '4,3' | '3,4' | '16,9' | '9,16';
+  /** Output pixel size for text2image/text2video/image2video; action modes derive theirs from the input. */
+  readonly width: number;
+  readonly height: number;
+  /** Pixel frames, already rounded up to 4k+1 (1 for text2image). */
+  readonly numFrames: number;
+  readonly fps: number;
+  readonly seed: number;
+  readonly numSteps: number;
+  readonly guidance: number;
+  readonly shift: number;
+  readonly visionPath?: string;
+  readonly actionPath?: string;
+  /** Action modes only. */
+  readonly action?: ActionSpec;
+}
+
+export interface ActionSpec {
+  readonly imageSize: number;
+  /** Action steps; pixel frames = chunk + 1. */
+  readonly chunkSize: number;
+  readonly domainName: string;
+  readonly domainId: number;
+  /** Width of the action rows returned (the domain's raw width). */
+  readonly rawDim: number;
+}
+
+/** Decoded media handed to the worker (main side fetched and decoded it). */
+export interface ConditioningInput {
+  /** RGB uint8 frames [F, H, W, 3], already at the size the pipeline wants (or the source size for action modes). */
+  readonly frames?: { readonly data: Uint8Array; readonly frames: number; readonly height: number; readonly width: number };
+  /** Action rows [T][D] from action_path. */
+  readonly actions?: readonly (readonly number[])[];
+}
+
+/** What a pipeline returns. */
+export interface PipelineResult {
+  /** RGB uint8 frames [F, H, W, 3]. */
+  readonly frames: { readonly data: Uint8Array; readonly frames: number; readonly height: number; readonly width: number };
+  /** Action modes that generate actions: [chunk][rawDim]. */
+  readonly actions?: number[][];
+  /** Seconds spent per stage (tokenize, noise, vae_encode, sampling, vae_decode). */
+  readonly timings: Record<string, number>;
+}
+
+/** Progress reported by a running job. */
+export interface JobProgress {
+  readonly stage: 'queued' | 'preparing' | 'tokenize' | 'vae_encode' | 'sampling' | 'vae_decode' | 'encode' | 'done';
+  readonly step: number;
+  readonly totalSteps: number;
+}
