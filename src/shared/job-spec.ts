@@ -38,18 +38,27 @@ export interface ActionSpec {
   readonly rawDim: number;
 }
 
+/** RGB uint8 frames, row-major [F, H, W, 3]. */
+export interface RgbFrames {
+  readonly data: Uint8Array;
+  readonly frames: number;
+  readonly height: number;
+  readonly width: number;
+}
+
 /** Decoded media handed to the worker (main side fetched and decoded it). */
 export interface ConditioningInput {
-  /** RGB uint8 frames [F, H, W, 3], already at the size the pipeline wants (or the source size for action modes). */
-  readonly frames?: { readonly data: Uint8Array; readonly frames: number; readonly height: number; readonly width: number };
+  /** image2video: the image cover-resized and centre-cropped to the output size (1 frame).
+   *  Action modes: chunk+1 frames scaled to fit the canvas (never up), before padding. */
+  readonly frames?: RgbFrames;
   /** Action rows [T][D] from action_path. */
   readonly actions?: readonly (readonly number[])[];
 }
 
 /** What a pipeline returns. */
 export interface PipelineResult {
-  /** RGB uint8 frames [F, H, W, 3]. */
-  readonly frames: { readonly data: Uint8Array; readonly frames: number; readonly height: number; readonly width: number };
+  /** Generated frames (vision modes) or the conditioning frames to echo (inverse_dynamics, policy). */
+  readonly frames: RgbFrames;
   /** Action modes that generate actions: [chunk][rawDim]. */
   readonly actions?: number[][];
   /** Seconds spent per stage (tokenize, noise, vae_encode, sampling, vae_decode). */
