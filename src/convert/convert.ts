@@ -1,0 +1,167 @@
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CheckpointConfigError } from '../shared/index.js';
+import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
+import { buildTransformerGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type TransformerVariant } from './graphs/transformer.js';
+import { CONVERTER_VERSION, MANIFEST_FILE, type Manifest, type ManifestGraph } from './manifest.js';
+import { SafetensorsReader } from './safetensors/index.js';
+import { hashFile, placeWeights, tableOf, type ComputeDtype } from './weights.js';
+import type { GraphBuilder } from './onnx/index.js';
+
+export interface ConvertOptions {
+  readonly checkpoint: string;
+  readonly out: string;
+  readonly dtype: ComputeDtype;
+  /** Reference checkpoint bytes in place when the dtype allows (default true); false copies them. */
+  readonly link?: boolean;
+  /** Hash source files into the manifest (default true). */
+  readonly hash?: boolean;
+  readonly onProgress?: (event: ConvertProgress) => void;
+}
+
+export interface ConvertProgress {
+  readonly stage: 'weights' | 'graphs' | 'hash' | 'done';
+  readonly done: number;
+  readonly total: number;
+  readonly item?: string;
+}
+
+/** Graph builders for the components the converter knows, keyed by the component folder. */
+export interface ComponentConverter {
+  readonly folder: string;
+  convert(ctx: ComponentContext): Promise<Record<string, ManifestGraph>>;
+}
+
+export interface ComponentContext {
+  readonly checkpoint: string;
+  readonly out: string;
+  readonly dtype: ComputeDtype;
+  readonly link: boolean;
+  readonly progress: (event: ConvertProgress) => void;
+  /** Serialize a graph to `<out>/<name>.onnx` and describe it for the manifest. */
+  writeGraph(name: string, component: ManifestGraph['component'], g: GraphBuilder, opsets: Readonly<Record<string, number>>): Promise<ManifestGraph>;
+}
+
+const extraComponents: ComponentConverter[] = [];
+
+/** Register another component converter (the VAE registers itself here). */
+export function registerComponent(c: ComponentConverter): void {
+  if (!extraComponents.some((x) => x.folder === c.folder)) extraComponents.push(c);
+}
+
+/** The transformer: one graph per modality set the checkpoint supports. */
+export const transformerComponent: ComponentConverter = {
+  folder: 'transformer',
+  async convert(ctx) {
+    const cfgFile = path.join(ctx.checkpoint, 'transformer', 'config.json');
+    const cfg = await readConfig(cfgFile, TransformerConfigSchema);
+    checkTransformerSupported(cfgFile, cfg);
+    const reader = await SafetensorsReader.open(path.join(ctx.checkpoint, 'transformer'));
+    try {
+      const specs = transformerWeightSpecs(cfg);
+      let n = 0;
+      const placed = await placeWeights(reader, specs, {
+        outDir: ctx.out,
+        fileBase: 'transformer',
+        computeDtype: ctx.dtype,
+        link: ctx.link,
+        onTensor: (name) => ctx.progress({ stage: 'weights', done: ++n, total: specs.length, item: name }),
+      });
+      const table = tableOf(placed);
+      const variants: [string, TransformerVariant][] = [['transformer', { actions: false, sound: false }]];
+      if (cfg.action_gen) variants.push(['transformer_action', { actions: true, sound: false }]);
+      if (cfg.sound_gen) variants.push(['transformer_sound', { actions: false, sound: true }]);
+      const graphs: Record<string, ManifestGraph> = {};
+      for (const [name, variant] of variants) {
+        graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
+      }
+      return graphs;
+    } finally {
+      await reader.close();
+    }
+  },
+};
+
+/** Files copied verbatim beside the graphs so the engine reads one folder. */
+const COPIED = [
+  'model_index.json',
+  'transformer/config.json',
+  'vae/config.json',
+  'scheduler/scheduler_config.json',
+  'text_tokenizer/tokenizer.json',
+  'text_tokenizer/tokenizer_config.json',
+  'text_tokenizer/chat_template.jinja',
+  'text_tokenizer/special_tokens_map.json',
+];
+
+/** Convert a diffusers-layout Cosmos3 checkpoint into ONNX graphs plus manifest.json under `out`. */
+export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest> {
+  const st = await stat(opts.checkpoint).catch(() => null);
+  if (!st?.isDirectory()) throw new CheckpointConfigError(opts.checkpoint, 'is not a folder (expected a diffusers-layout checkpoint)');
+  await mkdir(opts.out, { recursive: true });
+  const progress = opts.onProgress ?? (() => {});
+  const link = opts.link ?? true;
+  const ctx: ComponentContext = {
+    checkpoint: opts.checkpoint,
+    out: opts.out,
+    dtype: opts.dtype,
+    link,
+    progress,
+    async writeGraph(name, component, g, opsets) {
+      const file = `${name}.onnx`;
+      await writeFile(path.join(opts.out, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype: opts.dtype } }));
+      progress({ stage: 'graphs', done: 1, total: 1, item: name });
+      return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
+    },
+  };
+  const graphs: Record<string, ManifestGraph> = {};
+  for (const c of [transformerComponent, ...extraComponents]) {
+    const has = await stat(path.join(opts.checkpoint, c.folder)).catch(() => null);
+    if (!has) {
+      if (c.folder === 'transformer') throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');
+      continue;
+    }
+    Object.assign(graphs, await c.convert(ctx));
+  }
+  const configs: Record<string, string> = {};
+  for (const rel of COPIED) {
+    const src = path.join(opts.checkpoint, rel);
+    if (!(await stat(src).catch(() => null))) continue;
+    const dst = path.join(opts.out, rel);
+    await mkdir(path.dirname(dst), { recursive: true });
+    await copyFile(src, dst);
+    configs[rel] = rel;
+  }
+  const files: Manifest['source']['files'] = [];
+  const sources = await listWeightFiles(opts.checkpoint);
+  let i = 0;
+  for (const f of sources) {
+    if (opts.hash ?? true) {
+      progress({ stage: 'hash', done: i++, total: sources.length, item: f });
+      files.push({ path: f, ...(await hashFile(path.join(opts.checkpoint, f))) });
+    } else {
+      files.push({ path: f, bytes: (await stat(path.join(opts.checkpoint, f))).size });
+    }
+  }
+  const manifest: Manifest = {
+    format: 'cosmos3-serve-model',
+    converterVersion: CONVERTER_VERSION,
+    createdAt: new Date().toISOString(),
+    dtype: opts.dtype,
+    source: { checkpoint: path.resolve(opts.checkpoint), files },
+    graphs,
+    configs,
+  };
+  await writeFile(path.join(opts.out, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  progress({ stage: 'done', done: 1, total: 1 });
+  return manifest;
+}
+
+async function listWeightFiles(checkpoint: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of ['transformer', 'vae']) {
+    const names = await readdir(path.join(checkpoint, folder)).catch(() => [] as string[]);
+    for (const n of names.sort()) if (n.endsWith('.safetensors') || n.endsWith('.index.json')) out.push(`${folder}/${n}`);
+  }
+  return out;
+}

@@ -1,0 +1,7 @@
+export * from './safetensors/index.js';
+export * from './onnx/index.js';
+export * from './model-config.js';
+export * from './weights.js';
+export * from './manifest.js';
+export * from './convert.js';
+export { buildTransformerGraph, transformerWeightSpecs, TRANSFORMER_OPSETS, type TransformerVariant } from './graphs/transformer.js';

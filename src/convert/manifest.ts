@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ModelManifestError } from '../shared/index.js';
+
+export const CONVERTER_VERSION = '0.1.0';
+export const MANIFEST_FILE = 'manifest.json';
+
+const IoSchema = z.object({
+  name: z.string(),
+  dtype: z.string(),
+  dims: z.array(z.union([z.number(), z.string()])),
+});
+export type ManifestIo = z.infer<typeof IoSchema>;
+
+const GraphSchema = z.object({
+  file: z.string(),
+  component: z.enum(['transformer', 'vae']),
+  inputs: z.array(IoSchema),
+  outputs: z.array(IoSchema),
+});
+export type ManifestGraph = z.infer<typeof GraphSchema>;
+
+export const ManifestSchema = z.object({
+  format: z.literal('cosmos3-serve-model'),
+  converterVersion: z.string(),
+  createdAt: z.string(),
+  dtype: z.enum(['float32', 'float16', 'bfloat16']),
+  source: z.object({
+    checkpoint: z.string(),
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string().optional() })),
+  }),
+  /** Graph name → file and I/O. Names: transformer, transformer_action, transformer_sound, vae_encoder, vae_decoder. */
+  graphs: z.record(z.string(), GraphSchema),
+  /** Component configs copied beside the graphs (relative paths). */
+  configs: z.record(z.string(), z.string()),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export async function readManifest(modelDir: string): Promise<Manifest> {
+  const file = path.join(modelDir, MANIFEST_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new ModelManifestError(modelDir, `${MANIFEST_FILE} is missing or not JSON (run cosmos3-serve convert)`, { cause });
+  }
+  const r = ManifestSchema.safeParse(raw);
+  if (!r.success) throw new ModelManifestError(modelDir, `${MANIFEST_FILE}: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
+  return r.data;
+}

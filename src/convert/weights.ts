@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, link as hardLink, open, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CheckpointTensorError } from '../shared/index.js';
+import type { ExternalRef, OnnxDtype } from './onnx/index.js';
+import { ONNX_DTYPE_BYTES } from './onnx/index.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type SafetensorsDtype, type SafetensorsReader } from './safetensors/index.js';
+
+/** 'compute': stored in the graph's compute dtype; 'float32': always float32 (e.g. the time embedder). */
+export type WeightRole = 'compute' | 'float32';
+
+export interface WeightSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly role: WeightRole;
+}
+
+export type ComputeDtype = 'float32' | 'float16' | 'bfloat16';
+
+export interface PlacedWeight {
+  readonly dtype: OnnxDtype;
+  readonly shape: readonly number[];
+  readonly ref: ExternalRef;
+}
+
+/** Graph builders look weights up here by checkpoint name. */
+export interface WeightTable {
+  get(name: string): PlacedWeight;
+}
+
+const SOURCE_DTYPE: Partial<Record<SafetensorsDtype, OnnxDtype>> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' };
+
+/** Refuse a checkpoint that lacks a tensor or has it in another shape, naming it and the expected shape. */
+export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
+  for (const s of specs) {
+    const t = reader.get(s.name);
+    if (!t) throw new CheckpointTensorError(s.name, `missing from the checkpoint; expected shape [${s.shape.join(', ')}]`);
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      throw new CheckpointTensorError(s.name, `has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+    }
+    if (!SOURCE_DTYPE[t.dtype]) throw new CheckpointTensorError(s.name, `has dtype ${t.dtype}; expected F32, BF16 or F16`);
+  }
+}
+
+export interface PlaceOptions {
+  readonly outDir: string;
+  /** Base name of the files written for this component, e.g. "transformer". */
+  readonly fileBase: string;
+  readonly computeDtype: ComputeDtype;
+  /**
+   * Reference checkpoint bytes in place when the dtype already matches: the safetensors file is hard-linked
+   * beside the graphs (ONNX Runtime refuses external data outside the model folder, symlinks included), and
+   * copied when the checkpoint sits on another filesystem.
+   */
+  readonly link: boolean;
+  readonly onTensor?: (name: string, bytes: number) => void;
+  /** Conversion chunk size in bytes (bounds memory whatever the tensor size). */
+  readonly chunkBytes?: number;
+}
+
+const ALIGN = 64;
+
+/**
+ * Place every weight: link it in the checkpoint when its dtype is already right, else convert it chunk by
+ * chunk into `<fileBase>.weights.bin`. Memory use is bounded by the chunk size, not by the checkpoint.
+ */
+export async function placeWeights(reader: SafetensorsReader, specs: readonly WeightSpec[], opts: PlaceOptions): Promise<Map<string, PlacedWeight>> {
+  checkWeights(reader, specs);
+  const chunk = opts.chunkBytes ?? 16 * 1024 * 1024;
+  const placed = new Map<string, PlacedWeight>();
+  const links = new Map<string, string>();
+  const binName = `${opts.fileBase}.weights.bin`;
+  const binPath = path.join(opts.outDir, binName);
+  await rm(binPath, { force: true });
+  const bin = await open(binPath, 'w');
+  let binOffset = 0;
+  try {
+    for (const s of specs) {
+      const t = reader.get(s.name)!;
+      const src = SOURCE_DTYPE[t.dtype]!;
+      const dst: OnnxDtype = s.role === 'float32' ? 'float32' : opts.computeDtype;
+      if (opts.link && src === dst) {
+        let link = links.get(t.file);
+        if (!link) {
+          link = `${opts.fileBase}.src${links.size}.safetensors`;
+          const at = path.join(opts.outDir, link);
+          await rm(at, { force: true });
+          await hardLink(path.resolve(t.file), at).catch(async (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EXDEV' && err.code !== 'EPERM') throw err;
+            await copyFile(t.file, at);
+          });
+          links.set(t.file, link);
+        }
+        placed.set(s.name, { dtype: dst, shape: s.shape, ref: { location: link, offset: t.fileOffset, length: t.byteLength } });
+      } else {
+        const pad = (ALIGN - (binOffset % ALIGN)) % ALIGN;
+        if (pad) {
+          await bin.write(Buffer.alloc(pad), 0, pad, binOffset);
+          binOffset += pad;
+        }
+        const start = binOffset;
+        const srcBytes = ONNX_DTYPE_BYTES[src];
+        const elems = t.byteLength / srcBytes;
+        const per = Math.max(1, Math.floor(chunk / 4));
+        for (let e = 0; e < elems; e += per) {
+          const n = Math.min(per, elems - e);
+          const raw = await reader.readRange(s.name, e * srcBytes, n * srcBytes);
+          const out = convert(raw, src, dst);
+          await bin.write(out, 0, out.byteLength, binOffset);
+          binOffset += out.byteLength;
+        }
+        placed.set(s.name, { dtype: dst, shape: s.shape, ref: { location: binName, offset: start, length: binOffset - start } });
+      }
+      opts.onTensor?.(s.name, t.byteLength);
+    }
+  } finally {
+    await bin.close();
+  }
+  if (binOffset === 0) await rm(binPath, { force: true });
+  return placed;
+}
+
+function convert(raw: Buffer, src: OnnxDtype, dst: OnnxDtype): Uint8Array {
+  if (src === dst) return raw;
+  const copy = new Uint8Array(raw.byteLength);
+  copy.set(raw);
+  let f32: Float32Array;
+  if (src === 'float32') f32 = new Float32Array(copy.buffer);
+  else if (src === 'bfloat16') f32 = bf16ToF32(new Uint16Array(copy.buffer));
+  else f32 = f16ToF32(new Uint16Array(copy.buffer));
+  if (dst === 'float32') return new Uint8Array(f32.buffer);
+  const half = dst === 'bfloat16' ? f32ToBf16(f32) : f32ToF16(f32);
+  return new Uint8Array(half.buffer);
+}
+
+export function tableOf(placed: ReadonlyMap<string, PlacedWeight>): WeightTable {
+  return {
+    get(name) {
+      const w = placed.get(name);
+      if (!w) throw new Error(`weight ${name} was not placed (missing from the weight specs)`);
+      return w;
+    },
+  };
+}
+
+/** sha256 and size of a file, streamed. */
+export async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
+  const { size } = await stat(file);
+  const h = createHash('sha256');
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })
+      .on('data', (c) => h.update(c))
+      .on('end', resolve)
+      .on('error', reject);
+  });
+  return { bytes: size, sha256: h.digest('hex') };
+}

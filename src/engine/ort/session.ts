@@ -1,0 +1,74 @@
+import * as ort from 'onnxruntime-node';
+import type { HostTensor, TensorData } from '../../shared/index.js';
+
+/** Where a session runs: 'cpu' or 'cuda:<n>'. */
+export type DeviceSpec = 'cpu' | `cuda:${number}`;
+
+export interface SessionOptions {
+  readonly device: DeviceSpec;
+  /** CPU EP intra-op threads (0 = ORT default). */
+  readonly threads?: number;
+  readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+type OrtDtype = 'float32' | 'float16' | 'int64' | 'uint8';
+
+/** One table from typed-array class to ORT tensor type; anything else is refused. */
+function ortType(data: TensorData): OrtDtype {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Uint16Array) return 'float16';
+  if (data instanceof Uint8Array) return 'uint8';
+  throw new TypeError('unsupported tensor data type');
+}
+
+/**
+ * A thin owner of one ORT InferenceSession: checks input names at the edge, converts HostTensor in and out,
+ * and releases explicitly. run() blocks the calling thread while ORT computes: call it from a worker.
+ */
+export class OrtSession {
+  readonly #session: ort.InferenceSession;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+
+  private constructor(session: ort.InferenceSession) {
+    this.#session = session;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+  }
+
+  static async create(modelFile: string, opts: SessionOptions): Promise<OrtSession> {
+    const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu'
+      ? ['cpu']
+      : [{ name: 'cuda', deviceId: Number(opts.device.slice(5)) }];
+    const session = await ort.InferenceSession.create(modelFile, {
+      executionProviders: providers,
+      graphOptimizationLevel: opts.graphOptimization ?? 'all',
+      intraOpNumThreads: opts.threads ?? 0,
+      logSeverityLevel: 3,
+    });
+    return new OrtSession(session);
+  }
+
+  async run(feeds: Record<string, HostTensor<TensorData>>): Promise<Record<string, HostTensor<TensorData>>> {
+    for (const name of this.inputNames) {
+      if (!(name in feeds)) throw new TypeError(`OrtSession.run: input '${name}' is missing`);
+    }
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      if (!this.inputNames.includes(name)) throw new TypeError(`OrtSession.run: '${name}' is not an input of this graph`);
+      ortFeeds[name] = new ort.Tensor(ortType(t.data), t.data as never, t.shape as number[]);
+    }
+    const out = await this.#session.run(ortFeeds);
+    const result: Record<string, HostTensor<TensorData>> = {};
+    for (const [name, t] of Object.entries(out)) {
+      result[name] = { data: t.data as TensorData, shape: [...t.dims] };
+      t.dispose?.();
+    }
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}
