@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { convertCheckpoint, readManifest, SafetensorsReader, writeSafetensors } from '../../src/convert/index.js';
+
+const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-conv-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Copy the fixture checkpoint with the transformer weights edited. */
+async function editedCheckpoint(edit: (name: string, shape: readonly number[]) => { drop?: boolean; shape?: number[] }): Promise<string> {
+  const ckpt = path.join(dir, 'ckpt');
+  for (const sub of ['transformer', 'vae', 'scheduler', 'text_tokenizer']) await cp(path.join(FIXTURE, sub), path.join(ckpt, sub), { recursive: true });
+  const src = path.join(FIXTURE, 'transformer', 'diffusion_pytorch_model.safetensors');
+  const r = await SafetensorsReader.open(src);
+  const specs = r.names().flatMap((name) => {
+    const t = r.get(name)!;
+    const e = edit(name, t.shape);
+    if (e.drop) return [];
+    return [{ name, dtype: t.dtype, shape: e.shape ?? [...t.shape] }];
+  });
+  const dst = path.join(ckpt, 'transformer', 'diffusion_pytorch_model.safetensors');
+  await rm(dst);
+  await writeSafetensors(dst, specs, async (name) => {
+    const s = specs.find((x) => x.name === name)!;
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const data = await r.readFloat32(name);
+    return data.length === n ? data : new Float32Array(n);
+  });
+  await r.close();
+  return ckpt;
+}
+
+describe('convertCheckpoint', () => {
+  it('writes graphs and a manifest with sources, hashes, dtypes and graph I/O', async () => {
+    const out = path.join(dir, 'out');
+    const m = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32' });
+    const again = await readManifest(out);
+    expect(again).toEqual(m);
+    expect(m.dtype).toBe('float32');
+    expect(m.source.files.map((f) => f.path)).toContain('transformer/diffusion_pytorch_model.safetensors');
+    expect(m.source.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256 ?? ''))).toBe(true);
+    expect(m.graphs.transformer.inputs.map((i) => i.name)).toEqual(['input_ids', 'positions', 'timestep', 'vision_latents', 'vision_noisy']);
+    expect(m.graphs.transformer_action.inputs.map((i) => i.name)).toContain('domain_id');
+    expect(m.configs['transformer/config.json']).toBe('transformer/config.json');
+    expect((await stat(path.join(out, 'text_tokenizer', 'tokenizer.json'))).isFile()).toBe(true);
+  });
+
+  it('hard-links weights whose dtype already matches, and copies them with link: false', async () => {
+    const linked = path.join(dir, 'linked');
+    await convertCheckpoint({ checkpoint: FIXTURE, out: linked, dtype: 'float32', hash: false });
+    const copied = path.join(dir, 'copied');
+    await convertCheckpoint({ checkpoint: FIXTURE, out: copied, dtype: 'float32', hash: false, link: false });
+    expect((await stat(path.join(linked, 'transformer.src0.safetensors'))).size).toBe((await stat(path.join(FIXTURE, 'transformer', 'diffusion_pytorch_model.safetensors'))).size);
+    await expect(stat(path.join(copied, 'transformer.src0.safetensors'))).rejects.toThrow();
+    expect((await stat(path.join(copied, 'transformer.weights.bin'))).size).toBeGreaterThan(0);
+  });
+
+  it('converts to bf16 and fp16 weight files of half the size', async () => {
+    const a = path.join(dir, 'bf16');
+    await convertCheckpoint({ checkpoint: FIXTURE, out: a, dtype: 'bfloat16', hash: false });
+    const b = path.join(dir, 'fp16');
+    await convertCheckpoint({ checkpoint: FIXTURE, out: b, dtype: 'float16', hash: false });
+    const sa = (await stat(path.join(a, 'transformer.weights.bin'))).size;
+    const sb = (await stat(path.join(b, 'transformer.weights.bin'))).size;
+    expect(sa).toBe(sb);
+    const src = (await stat(path.join(FIXTURE, 'transformer', 'diffusion_pytorch_model.safetensors'))).size;
+    expect(sa).toBeLessThan(src * 0.6);
+    const manifest = JSON.parse(await readFile(path.join(a, 'manifest.json'), 'utf8'));
+    expect(manifest.dtype).toBe('bfloat16');
+  });
+
+  it('refuses a checkpoint missing a tensor, naming it and the expected shape', async () => {
+    const ckpt = await editedCheckpoint((n) => ({ drop: n === 'layers.1.self_attn.add_k_proj.weight' }));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false }))
+      .rejects.toThrow('checkpoint tensor layers.1.self_attn.add_k_proj.weight: missing from the checkpoint; expected shape [64, 128]');
+  });
+
+  it('refuses a mis-shaped tensor, naming both shapes', async () => {
+    const ckpt = await editedCheckpoint((n) => (n === 'proj_in.weight' ? { shape: [128, 96] } : {}));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false }))
+      .rejects.toThrow('checkpoint tensor proj_in.weight: has shape [128, 96], expected [128, 192]');
+  });
+
+  it('refuses a folder that is not a checkpoint', async () => {
+    await expect(convertCheckpoint({ checkpoint: path.join(dir, 'nope'), out: path.join(dir, 'o'), dtype: 'float32' })).rejects.toThrow(/is not a folder/);
+  });
+});
