@@ -1,0 +1,19 @@
+import type { PipelineResult } from '../shared/index.js';
+import type { PipelineContext } from './context.js';
+import { generate } from './generate.js';
+import { visionLatentShape } from './shapes.js';
+
+/** text2video: every latent frame generated (no VAE encode: nothing is conditioned). */
+export async function text2video(ctx: PipelineContext): Promise<PipelineResult> {
+  const { spec, facts } = ctx;
+  const latentShape = visionLatentShape(facts, spec.numFrames, spec.height, spec.width);
+  return generate(ctx, {
+    prompt: {
+      prompt: spec.prompt,
+      negativePrompt: spec.negativePrompt,
+      media: { frames: spec.numFrames, fps: spec.fps, height: spec.height, width: spec.width },
+    },
+    latentShape,
+    visionNoisy: new Float32Array(latentShape[2]).fill(1),
+  });
+}

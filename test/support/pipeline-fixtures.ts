@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Test-only access to the golden fixtures in test/fixtures (never ../shared). */
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const TINY_DIR = path.join(FIXTURES_DIR, 'cosmos3-tiny');
+
+export type FixtureArray = Float32Array | BigInt64Array | Uint8Array | Float64Array;
+
+export interface FixtureTensor {
+  readonly dtype: string;
+  readonly shape: number[];
+  readonly data: FixtureArray;
+}
+
+/** Read every tensor of a safetensors file (F32, F64, I64, U8 are enough for the golden cases). */
+export function readSafetensors(file: string): Map<string, FixtureTensor> {
+  const buf = readFileSync(file);
+  const headerLen = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const base = 8 + headerLen;
+  const out = new Map<string, FixtureTensor>();
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [start, end] = info.data_offsets;
+    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + base + start, buf.byteOffset + base + end));
+    let data: FixtureArray;
+    switch (info.dtype) {
+      case 'F32':
+        data = new Float32Array(bytes.buffer);
+        break;
+      case 'F64':
+        data = new Float64Array(bytes.buffer);
+        break;
+      case 'I64':
+        data = new BigInt64Array(bytes.buffer);
+        break;
+      case 'U8':
+        data = bytes;
+        break;
+      default:
+        throw new Error(`fixture ${file}: unsupported dtype ${info.dtype} for ${name}`);
+    }
+    out.set(name, { dtype: info.dtype, shape: info.shape, data });
+  }
+  return out;
+}
+
+export interface GoldenCase {
+  readonly name: string;
+  readonly tensors: Map<string, FixtureTensor>;
+  readonly scalars: Record<string, unknown>;
+  f32(name: string): Float32Array;
+  i64(name: string): BigInt64Array;
+  u8(name: string): Uint8Array;
+  shape(name: string): number[];
+  has(name: string): boolean;
+}
+
+const cache = new Map<string, GoldenCase>();
+
+/** Load `<case>.safetensors` + `<case>.json` from the tiny fixture folder (cached per process). */
+export function loadCase(name: string): GoldenCase {
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const tensors = readSafetensors(path.join(TINY_DIR, `${name}.safetensors`));
+  const json = JSON.parse(readFileSync(path.join(TINY_DIR, `${name}.json`), 'utf8')) as {
+    scalars: Record<string, { value: unknown }>;
+  };
+  const scalars: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json.scalars)) scalars[k] = v.value;
+  const get = (n: string): FixtureTensor => {
+    const t = tensors.get(n);
+    if (!t) throw new Error(`fixture ${name}: no tensor ${n}`);
+    return t;
+  };
+  const c: GoldenCase = {
+    name,
+    tensors,
+    scalars,
+    f32: (n) => get(n).data as Float32Array,
+    i64: (n) => get(n).data as BigInt64Array,
+    u8: (n) => get(n).data as Uint8Array,
+    shape: (n) => get(n).shape,
+    has: (n) => tensors.has(n),
+  };
+  cache.set(name, c);
+  return c;
+}
+
+export function readTinyText(rel: string): string {
+  return readFileSync(path.join(TINY_DIR, rel), 'utf8');
+}
+
+export function readTinyJson<T = unknown>(rel: string): T {
+  return JSON.parse(readTinyText(rel)) as T;
+}
+
+export function readFixtureJson<T = unknown>(rel: string): T {
+  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, rel), 'utf8')) as T;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`maxAbsDiff: lengths differ (${a.length} vs ${b.length})`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function toNumbers(a: BigInt64Array): number[] {
+  return Array.from(a, (x) => Number(x));
+}
