@@ -43,6 +43,10 @@ export class UsageError extends Error {
 }
 
 export async function runConvert(argv: readonly string[], io: { stderr: NodeJS.WritableStream; stdout: NodeJS.WritableStream }): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${CONVERT_USAGE}\n`);
+    return 0;
+  }
   let opts: ConvertCliOptions;
   try {
     opts = parseConvertArgs(argv);

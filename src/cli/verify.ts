@@ -6,6 +6,7 @@ import { convertCheckpoint, type Manifest } from '../convert/index.js';
 import { listCases, openCase, type GoldenCase } from './verify/fixture.js';
 import { runTransformerCase, type CaseResult } from './verify/transformer-case.js';
 import { runPipelineCase, runSchedulerCase } from './verify/pipeline-case.js';
+import { runVaeCase } from './verify/vae-case.js';
 import { UsageError } from './convert.js';
 
 export const VERIFY_USAGE = `Usage: cosmos3-serve verify --fixture <dir> [--tolerance 1e-4] [--case <name> ...]
@@ -33,6 +34,11 @@ const caseKinds: CaseKind[] = [
     kind: 'transformer',
     matches: (c) => c.has('out_vision_0') && c.has('input_ids'),
     run: (c, ctx) => runTransformerCase(c, ctx.modelDir, ctx.manifest, ctx.tolerance),
+  },
+  {
+    kind: 'vae',
+    matches: (c) => c.has('encode_in') || c.has('decode_in_raw'),
+    run: (c, ctx) => runVaeCase(c, ctx.modelDir, ctx.manifest, ctx.tolerance),
   },
   {
     kind: 'scheduler',
@@ -97,6 +103,10 @@ export function formatLine(l: VerifyLine): string {
 }
 
 export async function runVerify(argv: readonly string[], io: { stderr: NodeJS.WritableStream; stdout: NodeJS.WritableStream }): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${VERIFY_USAGE}\n`);
+    return 0;
+  }
   let fixture: string;
   let tolerance: number;
   let cases: string[];

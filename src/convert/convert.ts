@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
 import { buildTransformerGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type TransformerVariant } from './graphs/transformer.js';
+import { vaeComponent } from './graphs/vae.js';
 import { CONVERTER_VERSION, MANIFEST_FILE, type Manifest, type ManifestGraph } from './manifest.js';
 import { SafetensorsReader } from './safetensors/index.js';
 import { hashFile, placeWeights, tableOf, type ComputeDtype } from './weights.js';
@@ -40,13 +41,6 @@ export interface ComponentContext {
   readonly progress: (event: ConvertProgress) => void;
   /** Serialize a graph to `<out>/<name>.onnx` and describe it for the manifest. */
   writeGraph(name: string, component: ManifestGraph['component'], g: GraphBuilder, opsets: Readonly<Record<string, number>>): Promise<ManifestGraph>;
-}
-
-const extraComponents: ComponentConverter[] = [];
-
-/** Register another component converter (the VAE registers itself here). */
-export function registerComponent(c: ComponentConverter): void {
-  if (!extraComponents.some((x) => x.folder === c.folder)) extraComponents.push(c);
 }
 
 /** The transformer: one graph per modality set the checkpoint supports. */
@@ -115,7 +109,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     },
   };
   const graphs: Record<string, ManifestGraph> = {};
-  for (const c of [transformerComponent, ...extraComponents]) {
+  for (const c of [transformerComponent, vaeComponent]) {
     const has = await stat(path.join(opts.checkpoint, c.folder)).catch(() => null);
     if (!has) {
       if (c.folder === 'transformer') throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { FixtureError, relL2, tensor, type HostTensor } from '../../shared/index.js';
 import type { Manifest } from '../../convert/index.js';
 import { OrtDenoiser } from '../../engine/ort-denoiser.js';
-import { flowSchedule, mropePositions, sample, UniPcScheduler, type MropeConfig, type TextPass } from '../../pipeline/index.js';
+import { OrtVae } from '../../engine/ort-vae.js';
+import { denormaliseLatents, flowSchedule, mropePositions, sample, UniPcScheduler, type MropeConfig, type TextPass } from '../../pipeline/index.js';
 import type { GoldenCase } from './fixture.js';
 import { maskOf, type CaseResult } from './transformer-case.js';
 
@@ -122,8 +123,32 @@ export async function runPipelineCase(c: GoldenCase, fixture: string, modelDir: 
       for (let r = 0; r < ref.shape[0]; r++) for (let k = 0; k < rawDim; k++) ours[r * rawDim + k] = final.actions.data[r * width + k];
       results.push({ name: 'action_out', relErr: relL2(ours, ref.data), tolerance });
     }
+    if (c.has('video') && manifest.graphs.vae_decoder_first) await checkDecode(c, final.vision, modelDir, manifest, tolerance, results);
   } finally {
     await denoiser.release();
   }
   return results;
+}
+
+/** The final latents through the pipeline's denormalisation and our VAE decoder, against the stored video. */
+async function checkDecode(c: GoldenCase, finalLatents: HostTensor, modelDir: string, manifest: Manifest, tolerance: number, results: CaseResult[]): Promise<void> {
+  const vae = await OrtVae.open(modelDir, manifest, { device: 'cpu' });
+  try {
+    const raw = denormaliseLatents(finalLatents, vae.latentsMean, vae.latentsStd);
+    if (c.has('vae_decode_in')) results.push({ name: 'vae_decode_in', relErr: relL2(raw.data, (await c.f32('vae_decode_in')).data), tolerance });
+    const px = await vae.decode(raw); // [1, 3, F, H, W] in [-1, 1]
+    const [, , F, H, W] = px.shape;
+    const video = new Float32Array(F * H * W * 3); // [F, H, W, 3] in [0, 1]
+    for (let ch = 0; ch < 3; ch++) {
+      for (let f = 0; f < F; f++) {
+        for (let p = 0; p < H * W; p++) {
+          const v = Math.fround(Math.fround(px.data[(ch * F + f) * H * W + p] + 1) / 2);
+          video[(f * H * W + p) * 3 + ch] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+      }
+    }
+    results.push({ name: 'video', relErr: relL2(video, (await c.f32('video')).data), tolerance });
+  } finally {
+    await vae.release();
+  }
 }

@@ -1,0 +1,96 @@
+/**
+ * Peak memory of VAE decoding as the video grows: converts the tiny fixture VAE (float32) once, then decodes
+ * T random latent frames at a bigger spatial size on the CPU provider, each measurement in a fresh child
+ * process so its peak RSS is its own. Modes: `chunked` (OrtVae.decode: one latent frame per run, caches
+ * carried; the output video still accumulates), `streamed` (OrtVae.decodeStream: chunks handed over and
+ * dropped), `oneshot` (vae_decoder_full over the whole sequence). Chunked memory stays flat apart from the
+ * output itself (outputMB); one-shot grows with T.
+ * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes chunked,streamed,oneshot]
+ *        [--fixture test/fixtures/cosmos3-tiny] [--threads 0]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { convertCheckpoint, readManifest } from '../src/convert/index.js';
+import { OrtVae } from '../src/engine/ort-vae.js';
+
+type Mode = 'chunked' | 'streamed' | 'oneshot';
+
+interface ChildResult {
+  readonly seconds: number;
+  readonly openRssMB: number;
+  readonly peakRssMB: number;
+}
+
+async function child(modelDir: string, mode: Mode, T: number, H: number, W: number, threads: number): Promise<ChildResult> {
+  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads });
+  const h = H / vae.spatialFactor;
+  const w = W / vae.spatialFactor;
+  const data = new Float32Array(vae.zDim * T * h * w);
+  let s = 12345;
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = (s / 2 ** 31 - 1) * 2;
+  }
+  const latent = { data, shape: [1, vae.zDim, T, h, w] };
+  if (mode === 'oneshot') await vae.decodeOneShot({ data: latent.data.slice(0, vae.zDim * h * w), shape: [1, vae.zDim, 1, h, w] }); // open the session
+  const openRssMB = process.memoryUsage().rss / 2 ** 20;
+  const t0 = performance.now();
+  if (mode === 'chunked') await vae.decode(latent);
+  else if (mode === 'streamed') await vae.decodeStream(latent, () => {});
+  else await vae.decodeOneShot(latent);
+  const seconds = (performance.now() - t0) / 1000;
+  await vae.release();
+  return { seconds, openRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      frames: { type: 'string', default: '2,4,8,16' },
+      size: { type: 'string', default: '256x448' },
+      modes: { type: 'string', default: 'chunked,streamed,oneshot' },
+      fixture: { type: 'string', default: 'test/fixtures/cosmos3-tiny' },
+      threads: { type: 'string', default: '0' },
+      child: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const [H, W] = values.size!.split('x').map(Number);
+  const threads = Number(values.threads);
+  if (values.child) {
+    const [modelDir, mode, T] = values.child;
+    process.stdout.write(JSON.stringify(await child(modelDir, mode as Mode, Number(T), H, W, threads)) + '\n');
+    return;
+  }
+  const modelDir = await mkdtemp(path.join(os.tmpdir(), 'c3s-bench-vae-'));
+  const self = fileURLToPath(import.meta.url);
+  try {
+    await convertCheckpoint({ checkpoint: path.resolve(values.fixture!), out: modelDir, dtype: 'float32', hash: false });
+    for (const T of values.frames!.split(',').map(Number)) {
+      for (const mode of values.modes!.split(',') as Mode[]) {
+        const args = [self, '--size', values.size!, '--threads', String(threads), '--child', modelDir, '--child', mode, '--child', String(T)];
+        const res = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop()!) as ChildResult;
+        const pixelFrames = 4 * (T - 1) + 1;
+        process.stdout.write(JSON.stringify({
+          bench: 'vae-memory', device: 'cpu', mode, latentFrames: T, pixelFrames, height: H, width: W,
+          seconds: +res.seconds.toFixed(2), peakRssMB: Math.round(res.peakRssMB), openRssMB: Math.round(res.openRssMB),
+          outputMB: mode === 'streamed' ? 0 : +((3 * pixelFrames * H * W * 4) / 2 ** 20).toFixed(1),
+        }) + '\n');
+      }
+    }
+  } finally {
+    await rm(modelDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}

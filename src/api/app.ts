@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger as PinoLogger } from 'pino';
+import { projectRoot, type ServerConfig } from '../config/index.js';
+import {
+  JobQueue,
+  JobStore,
+  createRunJob,
+  type CanvasFn,
+  type ExecuteJob,
+  type MediaDeps,
+  type PoolHandle,
+} from '../jobs/index.js';
+import { Metrics } from './metrics.js';
+import { authPlugin } from './plugins/auth.js';
+import { docsPlugin } from './plugins/docs.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { healthPlugin } from './plugins/health.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { jobRoutes } from './routes/jobs.js';
+import { predictRoutes } from './routes/predict.js';
+import { drawSeed } from './to-job.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serverConfig: ServerConfig;
+    pool: PoolHandle;
+    jobQueue: JobQueue;
+    jobStore: JobStore;
+    metrics: Metrics;
+    drawSeed: () => number;
+    now: () => number;
+  }
+}
+
+export interface AppDeps {
+  /** The worker pool (started or not): the app owns it from here and closes it on close. */
+  readonly pool: PoolHandle;
+  /** Media functions for run-job (tests replace them). */
+  readonly media?: MediaDeps;
+  /** Replace the whole media → worker → media step (tests). */
+  readonly execute?: ExecuteJob;
+  readonly canvas?: CanvasFn;
+  /** A pino logger, or false for none (default: pino at config.logLevel). */
+  readonly logger?: PinoLogger | false;
+  readonly seed?: () => number;
+  readonly now?: () => number;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+/** How often finished results are checked for expiry. */
+const SWEEP_MS = 30_000;
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(projectRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * The HTTP app: validation, routes, queue and result store wired to the given pool. Starts nothing: call
+ * `listen()` (or `inject()`); `close()` stops admission, drains or cancels jobs within the shutdown grace
+ * period, and closes the pool.
+ */
+export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
+  const app = Fastify({
+    ...(deps.logger === false
+      ? { logger: false }
+      : deps.logger
+        ? { loggerInstance: deps.logger }
+        : { logger: { level: config.logLevel } }),
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const store = new JobStore({ ttlMs: config.resultTtlMs, maxBytes: config.resultMaxBytes, now });
+  let queue: JobQueue | undefined;
+  const metrics = new Metrics({
+    queueDepth: () => queue?.depth ?? 0,
+    inFlight: () => queue?.inFlight ?? 0,
+    workersReady: () => deps.pool.readyCount,
+    storedResultBytes: () => store.bytes,
+  });
+  const execute =
+    deps.execute ??
+    createRunJob({
+      pool: deps.pool,
+      inputRoots: config.inputRoots,
+      maxInputBytes: config.maxInputBytes,
+      inputTimeoutMs: config.inputTimeoutMs,
+      ...(deps.media ? { media: deps.media } : {}),
+      ...(deps.canvas ? { canvas: deps.canvas } : {}),
+    });
+  queue = new JobQueue({
+    maxQueued: config.queueDepth,
+    concurrency: deps.pool.size,
+    timeoutMs: config.requestTimeoutMs,
+    execute,
+    store,
+    observer: metrics.observer(now),
+    now,
+  });
+  const unsubscribe = deps.pool.onWorkerEvent((e) => metrics.workerEvents.inc({ event: e.type }));
+
+  app.decorate('serverConfig', config);
+  app.decorate('pool', deps.pool);
+  app.decorate('jobQueue', queue);
+  app.decorate('jobStore', store);
+  app.decorate('metrics', metrics);
+  app.decorate('drawSeed', deps.seed ?? drawSeed);
+  app.decorate('now', now);
+
+  const sweep = setInterval(() => store.sweep(), Math.min(SWEEP_MS, config.resultTtlMs));
+  sweep.unref();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('preClose', async () => {
+    app.log.info({ graceMs: config.shutdownGraceMs, running: queue.inFlight, waiting: queue.depth }, 'shutting down: draining jobs');
+    await queue.shutdown(config.shutdownGraceMs);
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    unsubscribe();
+    await deps.pool.close();
+  });
+
+  app.register(errorsPlugin, { bodyLimitBytes: config.bodyLimitBytes, retryAfterSeconds: () => queue.retryAfterSeconds() });
+  app.register(docsPlugin, { version: packageVersion() });
+  app.register(authPlugin, config.apiKey === undefined ? {} : { apiKey: config.apiKey });
+  app.register(metricsPlugin);
+  app.register(healthPlugin);
+  app.register(predictRoutes);
+  app.register(jobRoutes);
+  return app;
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Job } from '../../jobs/index.js';
+import { NotReadyError } from '../../shared/index.js';
+import { predictBody } from '../present.js';
+import { PREDICT_BODY } from '../schemas/request.js';
+import { ERROR_BODY, PREDICT_RESPONSE } from '../schemas/response.js';
+import { toJobSpec } from '../to-job.js';
+
+export const SEED_HEADER = 'x-cosmos3-seed';
+
+/** 503 until the workers are loaded and warmed up (the queue refuses on its own while shutting down). */
+export function assertReady(app: FastifyInstance): void {
+  if (!app.pool.started) throw new NotReadyError();
+}
+
+/** Wait for a job; a client that goes away first cancels it (it stops at its next step). */
+export async function awaitJob(app: FastifyInstance, job: Job, reply: FastifyReply): Promise<void> {
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) app.jobQueue.cancel(job, 'disconnect');
+  };
+  reply.raw.once('close', onClose);
+  try {
+    await job.done;
+  } finally {
+    reply.raw.off('close', onClose);
+  }
+}
+
+/** POST /predict: the hosted endpoint's contract; blocks until the job is done. */
+export async function predictRoutes(app: FastifyInstance): Promise<void> {
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/predict',
+    {
+      schema: {
+        tags: ['predict'],
+        summary: 'Run one request and wait for its result (drop-in for the hosted endpoint)',
+        body: PREDICT_BODY,
+        response: { 200: PREDICT_RESPONSE, '4xx': ERROR_BODY, '5xx': ERROR_BODY },
+      },
+    },
+    async (request, reply) => {
+      assertReady(app);
+      const spec = toJobSpec(request.body, app.drawSeed);
+      const job = app.jobQueue.submit(spec, { retain: false, log: request.log });
+      reply.header(SEED_HEADER, String(spec.seed));
+      await awaitJob(app, job, reply);
+      if (job.state !== 'succeeded') throw job.error;
+      return predictBody(job);
+    },
+  );
+}

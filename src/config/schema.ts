@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The server's environment variables as one zod schema: every value is a string in, typed out, each with its
+ * default and its rule. `loadConfig` (load.ts) parses once, resolves paths and freezes the result.
+ */
+
+const intFrom = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const n = Number(raw.trim());
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer in ${min}..${max}, got '${raw}'` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const secondsFrom = (name: string, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const n = Number(raw.trim());
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number of seconds > 0, got '${raw}'` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const DEVICE_RE = /^(cpu|cuda:\d{1,2})$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ENV_SCHEMA = z.object({
+  HOST: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? '0.0.0.0' : v.trim())),
+  PORT: intFrom('PORT', 0, 65535, 8080),
+  MODEL_DIR: z.string().optional(),
+  DEVICES: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const list = (raw ?? 'cpu').split(',').map((d) => d.trim()).filter((d) => d !== '');
+      const bad = list.filter((d) => !DEVICE_RE.test(d));
+      if (list.length === 0 || bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `DEVICES must be a comma-separated list of cpu or cuda:<n>, got '${raw}'` });
+        return z.NEVER;
+      }
+      if (new Set(list).size !== list.length) {
+        ctx.addIssue({ code: 'custom', message: `DEVICES must not repeat a device, got '${raw}'` });
+        return z.NEVER;
+      }
+      return list;
+    }),
+  QUEUE_DEPTH: intFrom('QUEUE_DEPTH', 0, 100_000, 16),
+  REQUEST_TIMEOUT_S: secondsFrom('REQUEST_TIMEOUT_S', 1800),
+  API_KEY: z.string().optional().transform((v) => (v === undefined || v === '' ? undefined : v)),
+  INPUT_ROOTS: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ?? '').split(':').map((p) => p.trim()).filter((p) => p !== '')),
+  MAX_INPUT_BYTES: intFrom('MAX_INPUT_BYTES', 1, 2 ** 40, 512 * 1024 * 1024),
+  INPUT_TIMEOUT_S: secondsFrom('INPUT_TIMEOUT_S', 120),
+  BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 1024, 2 ** 30, 1024 * 1024),
+  RESULT_TTL_S: secondsFrom('RESULT_TTL_S', 3600),
+  RESULT_MAX_BYTES: intFrom('RESULT_MAX_BYTES', 0, 2 ** 40, 2 * 1024 * 1024 * 1024),
+  SHUTDOWN_GRACE_S: secondsFrom('SHUTDOWN_GRACE_S', 30),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const level = (raw ?? 'info').trim().toLowerCase() || 'info';
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        ctx.addIssue({ code: 'custom', message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'` });
+        return z.NEVER;
+      }
+      return level as (typeof LOG_LEVELS)[number];
+    }),
+  RUNNER_MODULE: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+});
+
+export type ParsedEnv = z.output<typeof ENV_SCHEMA>;
+
+/** The resolved, frozen server configuration (units in the names). */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute path of the converted model (graphs + manifest). */
+  readonly modelDir: string;
+  /** True when MODEL_DIR was not set: the embedded tiny model under the project root. */
+  readonly modelDirIsDefault: boolean;
+  /** One worker per device: 'cpu' or 'cuda:<n>'. */
+  readonly devices: readonly string[];
+  /** Jobs waiting (not counting running ones) before 429. */
+  readonly queueDepth: number;
+  /** A job's running time limit (504 past it). */
+  readonly requestTimeoutMs: number;
+  /** Unset: auth off. */
+  readonly apiKey?: string;
+  /** Absolute directories local vision_path/action_path may live in (empty: local paths refused). */
+  readonly inputRoots: readonly string[];
+  readonly maxInputBytes: number;
+  readonly inputTimeoutMs: number;
+  readonly bodyLimitBytes: number;
+  /** Finished async results are kept this long, and at most this many bytes in all. */
+  readonly resultTtlMs: number;
+  readonly resultMaxBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: ParsedEnv['LOG_LEVEL'];
+  /** File URL of the runner module the workers load (default: the ONNX Runtime runner). */
+  readonly runnerModule?: string;
+}

@@ -1,0 +1,2 @@
+export { generateTinyCheckpoint } from './generate.js';
+export { ensureTinyModel } from './ensure.js';

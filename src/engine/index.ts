@@ -1,0 +1,2 @@
+export * from './protocol.js';
+export type { CreateRunner, CreateRunnerOptions, JobRunner, RunHooks } from './runner.js';

@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readManifest, TransformerConfigSchema, VaeConfigSchema, readConfig } from '../convert/index.js';
+import {
+  createChatTokenizer, createPipelines, createPromptEncoder, DEFAULT_TEXT_SETTINGS, modelFactsFromConfigs,
+  type Networks, type Pipelines, type PromptEncoder, type TextSettings,
+} from '../pipeline/index.js';
+import type { JobSpec } from '../shared/index.js';
+import { OrtDenoiser } from './ort-denoiser.js';
+import { OrtVae } from './ort-vae.js';
+import type { DeviceSpec } from './ort/index.js';
+import type { CreateRunner, JobRunner } from './runner.js';
+
+/** A small request that touches every graph a text-to-image job needs, run once before `ready`. */
+export const WARMUP_SPEC: JobSpec = {
+  mode: 'text2image', prompt: 'warm-up', negativePrompt: '', resolution: '256', aspectRatio: '1,1', width: 256, height: 256,
+  numFrames: 1, fps: 24, seed: 0, numSteps: 2, guidance: 4, shift: 3,
+};
+
+async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+function textSettingsFrom(options: Readonly<Record<string, unknown>> | undefined): TextSettings {
+  const t = (options?.text ?? {}) as Partial<TextSettings>;
+  return { ...DEFAULT_TEXT_SETTINGS, ...t };
+}
+
+/** A converted model opened on one device: networks, pipelines and the prompt encoder. */
+export interface OrtModel {
+  readonly networks: Networks;
+  readonly pipelines: Pipelines;
+  readonly text: PromptEncoder;
+  release(): Promise<void>;
+}
+
+/** Open the converted model folder (manifest.json, graphs, configs, tokenizer) with sessions on `device`. */
+export async function openOrtModel(modelDir: string, device: DeviceSpec, options?: Readonly<Record<string, unknown>>): Promise<OrtModel> {
+  const manifest = await readManifest(modelDir);
+  const tcfg = await readConfig(path.join(modelDir, 'transformer', 'config.json'), TransformerConfigSchema);
+  const vcfg = await readConfig(path.join(modelDir, 'vae', 'config.json'), VaeConfigSchema);
+  const scfg = await readJson<{ num_train_timesteps: number; solver_order: number; lower_order_final: boolean }>(path.join(modelDir, 'scheduler', 'scheduler_config.json'));
+  const modelIndex = await readJson<{ use_native_flow_schedule?: boolean }>(path.join(modelDir, 'model_index.json')).catch(() => ({}));
+  const facts = modelFactsFromConfigs({
+    transformer: {
+      action_dim: tcfg.action_dim ?? 0,
+      latent_patch_size: tcfg.latent_patch_size,
+      base_fps: tcfg.base_fps,
+      unified_3d_mrope_temporal_modality_margin: tcfg.unified_3d_mrope_temporal_modality_margin,
+      sound_latent_fps: tcfg.sound_latent_fps ?? 25,
+    },
+    vae: { z_dim: vcfg.z_dim, scale_factor_temporal: vcfg.scale_factor_temporal, scale_factor_spatial: vcfg.scale_factor_spatial },
+    scheduler: scfg,
+    modelIndex,
+  });
+  const tok = path.join(modelDir, 'text_tokenizer');
+  const chatTemplate = await readFile(path.join(tok, 'chat_template.jinja'), 'utf8').catch(() => undefined);
+  const tokenizer = createChatTokenizer({
+    tokenizerJson: await readFile(path.join(tok, 'tokenizer.json'), 'utf8'),
+    tokenizerConfigJson: await readFile(path.join(tok, 'tokenizer_config.json'), 'utf8'),
+    ...(chatTemplate !== undefined ? { chatTemplate } : {}),
+  });
+  const text = createPromptEncoder(tokenizer, textSettingsFrom(options));
+  const pipelines = createPipelines(facts);
+  const threads = typeof options?.threads === 'number' ? options.threads : undefined;
+  const denoiser = await OrtDenoiser.open(modelDir, manifest, { device, threads });
+  let vae: OrtVae;
+  try {
+    vae = await OrtVae.open(modelDir, manifest, { device, threads });
+  } catch (err) {
+    await denoiser.release();
+    throw err;
+  }
+  return {
+    networks: { denoiser, vae },
+    pipelines,
+    text,
+    async release() {
+      await denoiser.release();
+      await vae.release();
+    },
+  };
+}
+
+/**
+ * The production runner: the converted model behind the six mode pipelines, with ONNX Runtime sessions on
+ * one device. The worker thread owns it.
+ */
+export const createRunner: CreateRunner = async ({ modelDir, device, options }) => {
+  const model = await openOrtModel(modelDir, device as DeviceSpec, options);
+  const { pipelines, networks, text } = model;
+  const runner: JobRunner = {
+    run(spec, input, hooks) {
+      return pipelines.runPipeline(spec, input, networks, text, { signal: hooks.signal, onProgress: (p) => hooks.onProgress(p) });
+    },
+    async warmup() {
+      await pipelines.runPipeline(WARMUP_SPEC, {}, networks, text, {});
+    },
+    close: () => model.release(),
+  };
+  return runner;
+};

@@ -1,0 +1,218 @@
+import path from 'node:path';
+import { ModelManifestError, type HostTensor, type TensorData } from '../shared/index.js';
+import { readConfig, VaeConfigSchema, vaeDims, type Manifest, type ManifestGraph, type VaeGraphName } from '../convert/index.js';
+import type { VaeCodec } from '../pipeline/networks.js';
+import { OrtSession, type DeviceSpec } from './ort/index.js';
+
+/**
+ * The Wan2.2 VAE over the converted chunk graphs (docs/graphs.md, "VAE graphs"). Encoding runs pixel frame 0
+ * through `vae_encoder_first`, then chunks of 4 frames through `vae_encoder_step`; decoding runs one latent
+ * frame at a time (`vae_decoder_first`, then `vae_decoder_step`). Each run hands its `cache_out.*` tensors to
+ * the next as `cache_in.*` and the previous ones are dropped, so memory is bounded by one chunk and its caches,
+ * not by the video; only the output accumulates.
+ */
+
+type Feeds = Record<string, HostTensor<TensorData>>;
+
+export interface OrtVaeOptions {
+  readonly device: DeviceSpec;
+  readonly threads?: number;
+}
+
+/** What the last encode/decode did (tests and benchmarks). */
+export interface VaeRunStats {
+  readonly chunks: number;
+  /** Largest total size of the caches carried between two chunks, in bytes. */
+  readonly peakCacheBytes: number;
+}
+
+const CACHE_IN = 'cache_in.';
+const CACHE_OUT = 'cache_out.';
+
+function graphOf(manifest: Manifest, name: VaeGraphName): ManifestGraph {
+  const g = manifest.graphs[name];
+  if (!g) throw new ModelManifestError(name, 'graph is missing from manifest.json (convert the checkpoint again)');
+  return g;
+}
+
+/** The cache names a 'first' graph writes must be the ones its 'step' graph reads. */
+function checkCachePair(manifest: Manifest, first: VaeGraphName, step: VaeGraphName): void {
+  const outs = graphOf(manifest, first).outputs.filter((o) => o.name.startsWith(CACHE_OUT)).map((o) => o.name.slice(CACHE_OUT.length)).sort();
+  const ins = graphOf(manifest, step).inputs.filter((i) => i.name.startsWith(CACHE_IN)).map((i) => i.name.slice(CACHE_IN.length)).sort();
+  if (outs.join('|') !== ins.join('|')) throw new ModelManifestError(step, `cache inputs do not match the cache outputs of ${first}`);
+}
+
+/** frames [f0, f0+n) of a [1, C, F, H, W] tensor. */
+function sliceFrames(x: HostTensor, f0: number, n: number): HostTensor {
+  const [, C, F, H, W] = x.shape;
+  const plane = H * W;
+  const out = new Float32Array(C * n * plane);
+  for (let c = 0; c < C; c++) out.set(x.data.subarray((c * F + f0) * plane, (c * F + f0 + n) * plane), c * n * plane);
+  return { data: out, shape: [1, C, n, H, W] };
+}
+
+/** Write a [1, C, n, H, W] chunk at frame f0 of a [1, C, F, H, W] buffer. */
+function placeFrames(dst: Float32Array, F: number, chunk: HostTensor, f0: number): void {
+  const [, C, n, H, W] = chunk.shape;
+  const plane = H * W;
+  for (let c = 0; c < C; c++) dst.set(chunk.data.subarray(c * n * plane, (c + 1) * n * plane), (c * F + f0) * plane);
+}
+
+export class OrtVae implements VaeCodec {
+  readonly latentsMean: Float32Array;
+  readonly latentsStd: Float32Array;
+  readonly zDim: number;
+  /** Pixels per latent along H and W (16). */
+  readonly spatialFactor: number;
+  /** Pixel frames per later latent frame (4). */
+  readonly temporalFactor: number;
+  readonly #modelDir: string;
+  readonly #manifest: Manifest;
+  readonly #opts: OrtVaeOptions;
+  readonly #sessions = new Map<VaeGraphName, OrtSession>();
+  #stats: VaeRunStats = { chunks: 0, peakCacheBytes: 0 };
+
+  private constructor(modelDir: string, manifest: Manifest, opts: OrtVaeOptions, cfg: { mean: number[]; std: number[]; z: number; sf: number; tf: number }) {
+    this.#modelDir = modelDir;
+    this.#manifest = manifest;
+    this.#opts = opts;
+    this.latentsMean = Float32Array.from(cfg.mean);
+    this.latentsStd = Float32Array.from(cfg.std);
+    this.zDim = cfg.z;
+    this.spatialFactor = cfg.sf;
+    this.temporalFactor = cfg.tf;
+  }
+
+  /** Open the four chunk graphs (the whole-sequence ones open on first use). */
+  static async open(modelDir: string, manifest: Manifest, opts: OrtVaeOptions): Promise<OrtVae> {
+    const cfgFile = path.join(modelDir, 'vae', 'config.json');
+    const cfg = await readConfig(cfgFile, VaeConfigSchema);
+    const dims = vaeDims(cfg, cfgFile);
+    checkCachePair(manifest, 'vae_encoder_first', 'vae_encoder_step');
+    checkCachePair(manifest, 'vae_decoder_first', 'vae_decoder_step');
+    const stepFrames = graphOf(manifest, 'vae_encoder_step').inputs.find((i) => i.name === 'pixels')?.dims[2];
+    if (stepFrames !== dims.temporalFactor) throw new ModelManifestError('vae_encoder_step', `pixels input must have ${dims.temporalFactor} frames`);
+    const vae = new OrtVae(modelDir, manifest, opts, { mean: cfg.latents_mean, std: cfg.latents_std, z: cfg.z_dim, sf: dims.spatialFactor, tf: dims.temporalFactor });
+    try {
+      for (const name of ['vae_encoder_first', 'vae_encoder_step', 'vae_decoder_first', 'vae_decoder_step'] as const) await vae.#session(name);
+    } catch (err) {
+      await vae.release();
+      throw err;
+    }
+    return vae;
+  }
+
+  get lastRun(): VaeRunStats {
+    return this.#stats;
+  }
+
+  async #session(name: VaeGraphName): Promise<OrtSession> {
+    let s = this.#sessions.get(name);
+    if (!s) {
+      s = await OrtSession.create(path.join(this.#modelDir, graphOf(this.#manifest, name).file), this.#opts);
+      this.#sessions.set(name, s);
+    }
+    return s;
+  }
+
+  #checkPixels(pixels: HostTensor): number {
+    const [b, c, F, H, W] = pixels.shape;
+    if (pixels.shape.length !== 5 || b !== 1 || c !== 3) throw new RangeError(`pixels: expected [1, 3, F, H, W], got [${pixels.shape.join(', ')}]`);
+    const tf = this.temporalFactor;
+    if (F < 1 || (F - 1) % tf !== 0) throw new RangeError(`pixels: F = ${F} frames; the VAE encodes F = ${tf}k+1 frames (1, ${tf + 1}, ${2 * tf + 1}, ...)`);
+    const sf = this.spatialFactor;
+    if (H % sf !== 0 || W % sf !== 0 || H === 0 || W === 0) throw new RangeError(`pixels: ${H}x${W} is not a positive multiple of ${sf}`);
+    return 1 + (F - 1) / tf;
+  }
+
+  #checkLatent(latent: HostTensor): void {
+    const [b, z, T, h, w] = latent.shape;
+    if (latent.shape.length !== 5 || b !== 1 || z !== this.zDim || T < 1 || h < 1 || w < 1) {
+      throw new RangeError(`latent: expected [1, ${this.zDim}, T ≥ 1, h, w], got [${latent.shape.join(', ')}]`);
+    }
+  }
+
+  /**
+   * Run `first` on chunk 0 and `step` on the others, carrying the caches; `chunk(i)` gives chunk i's input,
+   * `place(i, out)` receives its main output.
+   */
+  async #chunked(first: VaeGraphName, step: VaeGraphName, input: string, output: string, chunks: number,
+    chunk: (i: number) => HostTensor, place: (i: number, out: HostTensor) => void | Promise<void>): Promise<void> {
+    const s0 = await this.#session(first);
+    const s1 = chunks > 1 ? await this.#session(step) : s0;
+    let caches: Feeds = {};
+    let peak = 0;
+    for (let i = 0; i < chunks; i++) {
+      const out = await (i === 0 ? s0 : s1).run({ [input]: chunk(i), ...caches });
+      await place(i, out[output] as HostTensor);
+      const next: Feeds = {};
+      let bytes = 0;
+      for (const [name, t] of Object.entries(out)) {
+        if (!name.startsWith(CACHE_OUT)) continue;
+        next[CACHE_IN + name.slice(CACHE_OUT.length)] = t;
+        bytes += t.data.byteLength;
+      }
+      caches = next; // the previous chunk's caches are dropped here
+      peak = Math.max(peak, bytes);
+    }
+    this.#stats = { chunks, peakCacheBytes: peak };
+  }
+
+  /** pixels [1, 3, F, H, W] in [-1, 1], F = 4k+1 → raw posterior mean [1, z, k+1, H/16, W/16]. */
+  async encode(pixels: HostTensor): Promise<HostTensor> {
+    const T = this.#checkPixels(pixels);
+    const [, , , H, W] = pixels.shape;
+    const h = H / this.spatialFactor;
+    const w = W / this.spatialFactor;
+    const out = new Float32Array(this.zDim * T * h * w);
+    const tf = this.temporalFactor;
+    await this.#chunked('vae_encoder_first', 'vae_encoder_step', 'pixels', 'mu', T,
+      (i) => (i === 0 ? sliceFrames(pixels, 0, 1) : sliceFrames(pixels, 1 + (i - 1) * tf, tf)),
+      (i, mu) => placeFrames(out, T, mu, i));
+    return { data: out, shape: [1, this.zDim, T, h, w] };
+  }
+
+  /** raw latent [1, z, T, h, w] → pixels [1, 3, 4(T−1)+1, 16h, 16w] clamped to [-1, 1]. */
+  async decode(latent: HostTensor): Promise<HostTensor> {
+    this.#checkLatent(latent);
+    const [, , T, h, w] = latent.shape;
+    const F = this.temporalFactor * (T - 1) + 1;
+    const H = h * this.spatialFactor;
+    const W = w * this.spatialFactor;
+    const out = new Float32Array(3 * F * H * W);
+    await this.decodeStream(latent, (pix, f0) => placeFrames(out, F, pix, f0));
+    return { data: out, shape: [1, 3, F, H, W] };
+  }
+
+  /**
+   * Decode chunk by chunk, handing each chunk's pixels [1, 3, 1 or 4, 16h, 16w] and its first frame index to
+   * `onFrames` (awaited before the next chunk runs) instead of accumulating the video.
+   */
+  async decodeStream(latent: HostTensor, onFrames: (pixels: HostTensor, firstFrame: number) => void | Promise<void>): Promise<void> {
+    this.#checkLatent(latent);
+    const tf = this.temporalFactor;
+    await this.#chunked('vae_decoder_first', 'vae_decoder_step', 'latent', 'pixels', latent.shape[2],
+      (i) => sliceFrames(latent, i, 1),
+      (i, pix) => onFrames(pix, i === 0 ? 0 : 1 + (i - 1) * tf));
+  }
+
+  /** Whole-sequence decode through `vae_decoder_full` (memory grows with T: tests and benchmarks only). */
+  async decodeOneShot(latent: HostTensor): Promise<HostTensor> {
+    this.#checkLatent(latent);
+    const out = await (await this.#session('vae_decoder_full')).run({ latent });
+    return out.pixels as HostTensor;
+  }
+
+  /** Whole-sequence encode through `vae_encoder_full` (tests and benchmarks only). */
+  async encodeOneShot(pixels: HostTensor): Promise<HostTensor> {
+    this.#checkPixels(pixels);
+    const out = await (await this.#session('vae_encoder_full')).run({ pixels });
+    return out.mu as HostTensor;
+  }
+
+  async release(): Promise<void> {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const s of sessions) await s.release();
+  }
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startValidationApp } from '../support/server-harness.js';
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await startValidationApp({ bodyLimitBytes: 4096 });
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const V = 'https://example.com/clip.mp4';
+const A = 'https://example.com/actions.json';
+
+/** [name, body, field, a piece of the rule] — each must be a 400 naming the field. */
+const BAD: [string, unknown, string, string][] = [
+  ['missing prompt', {}, 'prompt', 'required'],
+  ['prompt not a string', { prompt: 42 }, 'prompt', 'string'],
+  ['empty prompt', { prompt: '' }, 'prompt', 'empty'],
+  ['blank prompt', { prompt: '   ' }, 'prompt', 'empty'],
+  ['unknown mode', { model_mode: 'text2audio', prompt: 'x' }, 'model_mode', 'text2video'],
+  ['mode not a string', { model_mode: 3, prompt: 'x' }, 'model_mode', 'must be one of'],
+  ['resolution as number', { prompt: 'x', resolution: 720 }, 'resolution', '"720"'],
+  ['unknown resolution', { prompt: 'x', resolution: '1080' }, 'resolution', 'must be one of'],
+  ['unknown aspect', { prompt: 'x', aspect_ratio: '21,9' }, 'aspect_ratio', 'must be one of'],
+  ['num_frames string', { prompt: 'x', num_frames: '189' }, 'num_frames', 'integer'],
+  ['num_frames fractional', { prompt: 'x', num_frames: 10.5 }, 'num_frames', 'integer'],
+  ['num_frames too few', { prompt: 'x', num_frames: 4 }, 'num_frames', '≥ 5'],
+  ['num_frames over 720 limit', { prompt: 'x', num_frames: 198 }, 'num_frames', '5..197'],
+  ['num_frames over 256 limit', { prompt: 'x', resolution: '256', num_frames: 401 }, 'num_frames', '5..397'],
+  ['text2image num_frames 5', { model_mode: 'text2image', prompt: 'x', num_frames: 5 }, 'num_frames', 'must be 1'],
+  ['fps zero', { prompt: 'x', fps: 0 }, 'fps', '> 0'],
+  ['fps negative', { prompt: 'x', fps: -5 }, 'fps', '> 0'],
+  ['fps string', { prompt: 'x', fps: '24' }, 'fps', 'number'],
+  ['seed negative', { prompt: 'x', seed: -1 }, 'seed', '0..2147483647'],
+  ['seed too large', { prompt: 'x', seed: 2 ** 31 }, 'seed', '0..2147483647'],
+  ['seed fractional', { prompt: 'x', seed: 1.5 }, 'seed', 'integer'],
+  ['num_steps zero', { prompt: 'x', num_steps: 0 }, 'num_steps', '1..100'],
+  ['num_steps 101', { prompt: 'x', num_steps: 101 }, 'num_steps', '1..100'],
+  ['guidance above 7', { prompt: 'x', guidance: 7.5 }, 'guidance', '0..7'],
+  ['guidance negative', { prompt: 'x', guidance: -0.1 }, 'guidance', '0..7'],
+  ['shift zero', { prompt: 'x', shift: 0 }, 'shift', '> 0'],
+  ['shift as bool', { prompt: 'x', shift: true }, 'shift', 'number'],
+  ['negative_prompt number', { prompt: 'x', negative_prompt: 1 }, 'negative_prompt', 'string'],
+  ['image2video without vision_path', { model_mode: 'image2video', prompt: 'x' }, 'vision_path', 'required'],
+  ['image2video empty vision_path', { model_mode: 'image2video', prompt: 'x', vision_path: '' }, 'vision_path', 'empty'],
+  ['forward_dynamics without action_path', { model_mode: 'forward_dynamics', prompt: 'x', vision_path: V, domain_name: 'av' }, 'action_path', 'required'],
+  ['action mode without domain', { model_mode: 'policy', prompt: 'x', vision_path: V }, 'domain_name', 'required'],
+  ['unknown domain', { model_mode: 'policy', prompt: 'x', vision_path: V, domain_name: 'mars_rover' }, 'domain_name', 'bridge_orig_lerobot'],
+  ['raw_action_dim contradicts domain', { model_mode: 'inverse_dynamics', prompt: 'x', vision_path: V, domain_name: 'av', raw_action_dim: 10 }, 'raw_action_dim', 'must be 9'],
+  ['raw_action_dim string', { model_mode: 'policy', prompt: 'x', vision_path: V, domain_name: 'av', raw_action_dim: '9' }, 'raw_action_dim', 'integer'],
+  ['image_size not a tier', { model_mode: 'policy', prompt: 'x', vision_path: V, domain_name: 'av', image_size: 300 }, 'image_size', '256, 480, 704, 720'],
+  ['action_chunk_size zero', { model_mode: 'policy', prompt: 'x', vision_path: V, domain_name: 'av', action_chunk_size: 0 }, 'action_chunk_size', '1..256'],
+  ['action_chunk_size too big', { model_mode: 'forward_dynamics', prompt: 'x', vision_path: V, action_path: A, domain_name: 'av', action_chunk_size: 1000 }, 'action_chunk_size', '1..256'],
+  ['vision_path not a string', { model_mode: 'inverse_dynamics', prompt: 'x', vision_path: ['a'], domain_name: 'av' }, 'vision_path', 'string'],
+  ['body is an array', [1, 2], 'body', 'JSON object'],
+  ['body is a string', 'hello', 'body', 'JSON object'],
+];
+
+describe('bad requests: 400 naming the field', () => {
+  it('has at least 30 distinct cases', () => {
+    expect(new Set(BAD.map((b) => b[0])).size).toBeGreaterThanOrEqual(30);
+  });
+  for (const route of ['/predict', '/v1/jobs']) {
+    it.each(BAD)(`${route}: %s`, async (_name, body, field, rule) => {
+      const res = await app.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      expect(res.statusCode, res.body).toBe(400);
+      const err = res.json().error;
+      expect(err.code).toBe('C3S_ERR_INVALID_FIELD');
+      expect(err.field).toBe(field);
+      expect(err.message).toContain(field);
+      expect(err.message).toContain(rule);
+      expect(Object.keys(res.json())).toEqual(['error']);
+      expect(Object.keys(err).sort()).toEqual(['code', 'field', 'message']);
+    });
+  }
+});
+
+describe('other client errors', () => {
+  it('invalid JSON is a 400 malformed request', async () => {
+    const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"prompt": ' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('C3S_ERR_MALFORMED_REQUEST');
+  });
+  it('a body over BODY_LIMIT_BYTES is a 413', async () => {
+    const res = await app.inject({ method: 'POST', url: '/predict', payload: { prompt: 'x'.repeat(10_000) } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('C3S_ERR_BODY_TOO_LARGE');
+  });
+  it('a non-JSON content type is a 415', async () => {
+    const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('C3S_ERR_UNSUPPORTED_MEDIA_TYPE');
+  });
+  it('an unknown route is a 404 in the same shape', async () => {
+    const res = await app.inject({ method: 'GET', url: '/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toEqual({ code: 'C3S_ERR_ROUTE_NOT_FOUND', message: 'no route GET /nope', field: null });
+  });
+  it('an unknown job is a 404', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/jobs/does-not-exist' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('C3S_ERR_JOB_NOT_FOUND');
+  });
+  it('unknown fields are ignored, valid requests pass validation', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { prompt: 'x', whatever: { deep: 1 }, resolution: '256' } });
+    // validation passed: the idle pool's queue accepts the job
+    expect(res.statusCode).toBe(202);
+  });
+});
+
+it('503 with Retry-After until the workers are ready', async () => {
+  const cold = await startValidationApp({}, false);
+  try {
+    const res = await cold.inject({ method: 'POST', url: '/predict', payload: { prompt: 'x' } });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.json().error.code).toBe('C3S_ERR_NOT_READY');
+    const ready = await cold.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect((await cold.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  } finally {
+    await cold.close();
+  }
+});

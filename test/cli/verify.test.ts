@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { formatLine, runVerify, verifyFixture } from '../../src/cli/verify.js';
+
+const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+
+function sink(): NodeJS.WritableStream & { text: string } {
+  const s = { text: '', write(chunk: string) { s.text += chunk; return true; } };
+  return s as unknown as NodeJS.WritableStream & { text: string };
+}
+
+describe('cosmos3-serve verify', () => {
+  it('passes every golden case of the tiny fixture (transformer, VAE, scheduler, pipeline) within 1e-4', async () => {
+    const lines = await verifyFixture(FIXTURE, { tolerance: 1e-4 });
+    const text = lines.map(formatLine).join('\n');
+    expect(lines.length, text).toBeGreaterThanOrEqual(15);
+    for (const l of lines) expect(l.ok, formatLine(l)).toBe(true);
+    const kinds = new Set(lines.map((l) => l.kind));
+    for (const k of ['transformer', 'vae', 'scheduler', 'pipeline']) expect(kinds, text).toContain(k);
+  });
+
+  it('fails (exit 1) on a case whose golden output was tampered with, and names it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-bad-'));
+    try {
+      await cp(FIXTURE, dir, { recursive: true });
+      // a fixture with one case whose stored transformer output is perturbed
+      const { SafetensorsReader, writeSafetensors } = await import('../../src/convert/index.js');
+      const src = path.join(FIXTURE, 'tf_t2i.safetensors');
+      const r = await SafetensorsReader.open(src);
+      const names = r.names();
+      await rm(path.join(dir, 'tf_t2i.safetensors'));
+      await writeSafetensors(path.join(dir, 'tf_t2i.safetensors'), names.map((n) => ({ name: n, dtype: r.get(n)!.dtype, shape: r.get(n)!.shape })), async (n) => {
+        const b = await r.readBytes(n);
+        const copy = new Uint8Array(b);
+        if (n === 'out_vision_0') new Float32Array(copy.buffer)[3] += 1;
+        return copy;
+      });
+      await r.close();
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: ['tf_t2i', 'tf_t2v'] }));
+      const out = sink();
+      const err = sink();
+      const code = await runVerify(['--fixture', dir], { stdout: out, stderr: err });
+      expect(code).toBe(1);
+      expect(out.text).toMatch(/FAIL tf_t2i/);
+      expect(out.text).toMatch(/ok {3}tf_t2v/);
+      expect(out.text).toMatch(/1 passed, 1 failed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers a usage error with exit 2', async () => {
+    const err = sink();
+    expect(await runVerify([], { stdout: sink(), stderr: err })).toBe(2);
+    expect(err.text).toMatch(/--fixture <dir> is required/);
+  });
+});

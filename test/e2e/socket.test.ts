@@ -1,0 +1,89 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, waitFor, type TestServer } from '../support/server-harness.js';
+
+let s: TestServer;
+let base: string;
+beforeAll(async () => {
+  s = await startTestServer();
+  await s.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(s.app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const short = (extra: object = {}) => ({ prompt: 'short', resolution: '256', num_frames: 5, num_steps: 3, ...extra });
+
+interface SseEvent {
+  event: string;
+  id: number;
+  data: { state: string; progress: { stage: string; step: number; total_steps: number } | null };
+}
+
+function parseSse(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((chunk) => chunk.includes('event:'))
+    .map((chunk) => {
+      const field = (name: string) => chunk.split('\n').find((l) => l.startsWith(`${name}: `))!.slice(name.length + 2);
+      return { event: field('event'), id: Number(field('id')), data: JSON.parse(field('data')) };
+    });
+}
+
+describe('Server-Sent Events', () => {
+  it('streams the state, every progress change in order, and a final state, then ends', async () => {
+    const created = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(short({ num_steps: 6, prompt: 'sse [ms=15]' })) });
+    const { id } = (await created.json()) as { id: string };
+    const res = await fetch(`${base}/v1/jobs/${id}/events`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = parseSse(await res.text());
+    expect(events[0].event).toBe('state');
+    expect(events.at(-1)!.event).toBe('state');
+    expect(events.at(-1)!.data.state).toBe('succeeded');
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    const steps = events.filter((e) => e.event === 'progress' && e.data.progress!.stage === 'sampling').map((e) => e.data.progress!.step);
+    // every step the worker reported after the stream opened, in order, ending at the last one
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(steps.at(-1)).toBe(6);
+    expect(steps).toEqual(Array.from({ length: steps.length }, (_, i) => 6 - steps.length + 1 + i));
+    const stages = events.filter((e) => e.event === 'progress').map((e) => e.data.progress!.stage);
+    expect(stages.slice(-2)).toEqual(['encode', 'done']);
+    const states = events.filter((e) => e.event === 'state').map((e) => e.data.state);
+    expect(states.at(-1)).toBe('succeeded');
+  });
+
+  it('a finished job streams its final state at once; a cancelled one ends with "cancelled"', async () => {
+    const created = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(short({ prompt: 'long [steps=400] [ms=10]' })) });
+    const { id } = (await created.json()) as { id: string };
+    const stream = fetch(`${base}/v1/jobs/${id}/events`).then((r) => r.text());
+    await waitFor(() => (s.app.jobStore.get(id)?.progress?.step ?? 0) > 1 || undefined);
+    await fetch(`${base}/v1/jobs/${id}`, { method: 'DELETE' });
+    const events = parseSse(await stream);
+    expect(events.at(-1)!.data.state).toBe('cancelled');
+    const again = parseSse(await (await fetch(`${base}/v1/jobs/${id}/events`)).text());
+    expect(again).toHaveLength(1);
+    expect(again[0].data.state).toBe('cancelled');
+  });
+});
+
+describe('client disconnect', () => {
+  it('a /predict whose client goes away stops at the next step and frees the worker', async () => {
+    const t0 = Date.now();
+    const req = request(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    req.on('error', () => {});
+    req.end(JSON.stringify(short({ prompt: 'long [steps=400] [ms=10]' })));
+    await waitFor(() => (s.app.jobQueue.inFlight === 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+    await waitFor(() => (s.app.jobQueue.inFlight === 0 ? true : undefined), 2_000, 'the job to stop');
+    const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(short()) });
+    expect(res.status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(2_000); // the abandoned job alone would take 4 s
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/c3s_jobs_total\{mode="text2video",state="cancelled"\} [1-9]/);
+  });
+});

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { convertCheckpoint, type Manifest } from '../../src/convert/index.js';
+import { OrtVae } from '../../src/engine/ort-vae.js';
+import { relL2, type HostTensor } from '../../src/shared/index.js';
+
+const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+
+function noise(shape: number[], seed: number): HostTensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 2 ** 31 - 1;
+  }
+  return { data, shape };
+}
+
+/** Frames [0, n) of a [1, C, F, H, W] tensor. */
+function leading(x: HostTensor, n: number): Float32Array {
+  const [, C, F, H, W] = x.shape;
+  const out = new Float32Array(C * n * H * W);
+  for (let c = 0; c < C; c++) out.set(x.data.subarray(c * F * H * W, (c * F + n) * H * W), c * n * H * W);
+  return out;
+}
+
+describe('OrtVae', () => {
+  let out: string;
+  let manifest: Manifest;
+  let vae: OrtVae;
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortvae-'));
+    manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+    vae = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await vae?.release();
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('reads the latent statistics from the copied vae/config.json', async () => {
+    const cfg = JSON.parse(await readFile(path.join(out, 'vae', 'config.json'), 'utf8'));
+    expect(Array.from(vae.latentsMean)).toEqual(Array.from(Float32Array.from(cfg.latents_mean)));
+    expect(Array.from(vae.latentsStd)).toEqual(Array.from(Float32Array.from(cfg.latents_std)));
+    expect([vae.zDim, vae.spatialFactor, vae.temporalFactor]).toEqual([48, 16, 4]);
+  });
+
+  it('encodes [1, 3, 4k+1, H, W] to [1, z, k+1, H/16, W/16] and decodes back to pixels in [-1, 1]', async () => {
+    const mu = await vae.encode(noise([1, 3, 5, 32, 48], 1));
+    expect(mu.shape).toEqual([1, 48, 2, 2, 3]);
+    expect(mu.data.every(Number.isFinite)).toBe(true);
+    const image = await vae.encode(noise([1, 3, 1, 16, 16], 2));
+    expect(image.shape).toEqual([1, 48, 1, 1, 1]);
+    const pix = await vae.decode(noise([1, 48, 3, 2, 3], 3));
+    expect(pix.shape).toEqual([1, 3, 9, 32, 48]);
+    expect(pix.data.every((v) => v >= -1 && v <= 1)).toBe(true);
+    expect((await vae.decode(noise([1, 48, 1, 1, 2], 4))).shape).toEqual([1, 3, 1, 16, 32]);
+  });
+
+  it('refuses frame counts other than 4k+1 and sizes that are not multiples of 16', async () => {
+    for (const F of [2, 4, 6, 8]) await expect(vae.encode(noise([1, 3, F, 16, 16], F))).rejects.toThrow(RangeError);
+    await expect(vae.encode(noise([1, 3, 5, 24, 16], 5))).rejects.toThrow(/multiple of 16/);
+    await expect(vae.encode(noise([1, 4, 1, 16, 16], 6))).rejects.toThrow(RangeError);
+    await expect(vae.decode(noise([1, 47, 1, 1, 1], 7))).rejects.toThrow(RangeError);
+  });
+
+  it('carries a bounded set of caches: one chunk per latent frame, cache size independent of length', async () => {
+    const latent = noise([1, 48, 6, 1, 2], 8);
+    const full = await vae.decode(latent);
+    const long = vae.lastRun;
+    expect(long.chunks).toBe(6);
+    const short = await vae.decode({ data: leading(latent, 2), shape: [1, 48, 2, 1, 2] });
+    expect(vae.lastRun.chunks).toBe(2);
+    expect(vae.lastRun.peakCacheBytes).toBe(long.peakCacheBytes);
+    expect(long.peakCacheBytes).toBeGreaterThan(0);
+    // causal: a prefix of the latent decodes to a prefix of the video
+    expect(relL2(leading(full, 5), short.data)).toBeLessThan(1e-6);
+
+    const pixels = noise([1, 3, 13, 16, 16], 9);
+    const mu = await vae.encode(pixels);
+    const encLong = vae.lastRun;
+    expect(encLong.chunks).toBe(4);
+    const mu2 = await vae.encode({ data: leading(pixels, 5), shape: [1, 3, 5, 16, 16] });
+    expect(vae.lastRun.peakCacheBytes).toBe(encLong.peakCacheBytes);
+    expect(relL2(leading(mu, 2), mu2.data)).toBeLessThan(1e-6);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { Job, createRunJob, fitFrameCount, type JobExecutor } from '../../src/jobs/index.js';
+import type { ConditioningInput, JobSpec, PipelineResult } from '../../src/shared/index.js';
+import { fakeMedia } from '../support/server-harness.js';
+
+const base = {
+  prompt: 'p', negativePrompt: '', resolution: '256', aspectRatio: '16,9', width: 320, height: 192,
+  numFrames: 5, fps: 12, seed: 1, numSteps: 2, guidance: 6, shift: 10,
+} as const;
+
+/** A pool stand-in that records what it was given and returns `frames` frames of the spec size. */
+function recordingPool(actions?: number[][]) {
+  const seen: { spec: JobSpec; input: ConditioningInput }[] = [];
+  const pool: JobExecutor = {
+    async run(_id, spec, input, hooks) {
+      seen.push({ spec, input });
+      hooks.onProgress({ stage: 'sampling', step: 1, totalSteps: 2 });
+      const frames = input.frames ?? { data: new Uint8Array(spec.numFrames * 4 * 4 * 3), frames: spec.numFrames, height: 4, width: 4 };
+      return { frames, timings: { sampling: 0.5 }, ...(actions ? { actions } : {}) } satisfies PipelineResult;
+    },
+  };
+  return { pool, seen };
+}
+
+const run = async (spec: JobSpec, pool: JobExecutor, calls: string[] = []) => {
+  const execute = createRunJob({ pool, inputRoots: [], maxInputBytes: 1e6, inputTimeoutMs: 1_000, media: fakeMedia(calls) });
+  const stages: string[] = [];
+  const out = await execute(new Job(spec, { retain: false, now: 0 }), { signal: new AbortController().signal, onProgress: (p) => stages.push(p.stage) });
+  return { out, stages };
+};
+
+describe('run-job', () => {
+  it('text2image → JPEG; text2video → MP4 at the request fps; stages in order; worker timings kept', async () => {
+    const { pool } = recordingPool();
+    const img = await run({ ...base, mode: 'text2image', numFrames: 1 }, pool);
+    expect(img.out.format).toBe('jpg');
+    expect(img.out.data.toString()).toBe('JPEG 4x4x1');
+    const vid = await run({ ...base, mode: 'text2video' }, pool);
+    expect(vid.out.format).toBe('mp4');
+    expect(vid.out.data.toString()).toBe('MP4 4x4x5@12');
+    expect(vid.stages).toEqual(['preparing', 'sampling', 'encode']);
+    expect(vid.out.timings).toMatchObject({ worker_sampling_s: 0.5 });
+    expect(vid.out.actions).toBeUndefined();
+  });
+
+  it('image2video: the image is cover-resized to the output size, one frame', async () => {
+    const { pool, seen } = recordingPool();
+    const calls: string[] = [];
+    await run({ ...base, mode: 'image2video', visionPath: 'img.png' }, pool, calls);
+    expect(calls).toEqual(['fetch vision_path img.png']);
+    expect(seen[0].input.frames).toMatchObject({ frames: 1, width: 320, height: 192 });
+  });
+
+  it('action modes: chunk+1 frames (padded by repeating the last), fitted to the canvas; the spec gets the canvas size', async () => {
+    const actions = [[0.1, 0.2]];
+    const { pool, seen } = recordingPool(actions);
+    const action = { imageSize: 256, chunkSize: 8, domainName: 'pusht', domainId: 4, rawDim: 2 };
+    const { out } = await run({ ...base, mode: 'policy', numFrames: 9, visionPath: 'clip.mp4', action }, pool);
+    // fake clip: 5 frames of 200×120 → cut to 192×112 → 16:9 bin at 256 is 320×192: never scaled up
+    expect(seen[0].input.frames).toMatchObject({ frames: 9, width: 192, height: 112 });
+    expect(seen[0].spec).toMatchObject({ width: 320, height: 192 });
+    expect(out.actions).toEqual(actions);
+    expect(out.data.toString()).toBe('MP4 192x112x9@12');
+  });
+
+  it('forward_dynamics also parses the action rows at the domain width', async () => {
+    const { pool, seen } = recordingPool();
+    const action = { imageSize: 256, chunkSize: 4, domainName: 'pusht', domainId: 4, rawDim: 2 };
+    const { out } = await run({ ...base, mode: 'forward_dynamics', visionPath: 'v.mp4', actionPath: '[[1,2],[3,4]]', action }, pool);
+    expect(seen[0].input.actions).toEqual([[1, 2], [3, 4]]);
+    expect(out.actions).toBeUndefined();
+    const bad = run({ ...base, mode: 'forward_dynamics', visionPath: 'v.mp4', actionPath: '[[1,2,3]]', action }, pool);
+    await expect(bad).rejects.toMatchObject({ code: 'C3S_ERR_INVALID_FIELD', field: 'action_path' });
+  });
+
+  it('removes downloaded temp dirs even when the job fails', async () => {
+    let removed = 0;
+    const media = fakeMedia();
+    const execute = createRunJob({
+      pool: { run: () => Promise.reject(new Error('worker failed')) },
+      inputRoots: [], maxInputBytes: 1, inputTimeoutMs: 1,
+      media: { ...media, fetchInput: async (ref) => ({ file: ref, bytes: 1, tmp: { path: '/tmp/x', file: (n: string) => n, remove: async () => void removed++ } }) },
+    });
+    const job = new Job({ ...base, mode: 'image2video', visionPath: 'x.png' }, { retain: false, now: 0 });
+    await expect(execute(job, { signal: new AbortController().signal, onProgress() {} })).rejects.toThrow('worker failed');
+    expect(removed).toBe(1);
+  });
+
+  it('fitFrameCount cuts or pads by repeating the last frame', () => {
+    const f = { data: Uint8Array.from([1, 1, 1, 2, 2, 2]), frames: 2, height: 1, width: 1 };
+    expect(Array.from(fitFrameCount(f, 4).data)).toEqual([1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(Array.from(fitFrameCount(f, 1).data)).toEqual([1, 1, 1]);
+  });
+});
