@@ -64,6 +64,8 @@ export async function startTestServer(
   options: {
     config?: Partial<ServerConfig>;
     runnerOptions?: Record<string, unknown>;
+    /** Runner module file URL (default: the fake runner). */
+    runnerModule?: string;
     media?: MediaDeps;
     deps?: Partial<AppDeps>;
     cancelGraceMs?: number;
@@ -73,7 +75,7 @@ export async function startTestServer(
   const pool = new WorkerPool({
     devices: config.devices,
     modelDir: config.modelDir,
-    runnerModule: FAKE_RUNNER,
+    runnerModule: options.runnerModule ?? FAKE_RUNNER,
     runnerOptions: options.runnerOptions ?? {},
     restartDelayMs: 10,
     cancelGraceMs: options.cancelGraceMs ?? 5_000,
