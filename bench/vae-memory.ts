@@ -6,7 +6,7 @@
  * dropped), `oneshot` (vae_decoder_full over the whole sequence). Chunked memory stays flat apart from the
  * output itself (outputMB); one-shot grows with T.
  * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes chunked,streamed,oneshot]
- *        [--fixture test/fixtures/cosmos3-tiny] [--threads 0]
+ *        [--chunk 1 (latent frames per step run)] [--fixture test/fixtures/cosmos3-tiny] [--threads 0]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,8 +25,8 @@ interface ChildResult {
   readonly peakRssMB: number;
 }
 
-async function child(modelDir: string, mode: Mode, T: number, H: number, W: number, threads: number): Promise<ChildResult> {
-  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads });
+async function child(modelDir: string, mode: Mode, T: number, H: number, W: number, threads: number, chunk: number): Promise<ChildResult> {
+  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads, decodeChunk: chunk });
   const h = H / vae.spatialFactor;
   const w = W / vae.spatialFactor;
   const data = new Float32Array(vae.zDim * T * h * w);
@@ -56,15 +56,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       modes: { type: 'string', default: 'chunked,streamed,oneshot' },
       fixture: { type: 'string', default: 'test/fixtures/cosmos3-tiny' },
       threads: { type: 'string', default: '0' },
+      chunk: { type: 'string', default: '1' },
       child: { type: 'string', multiple: true },
     },
     strict: true,
   });
   const [H, W] = values.size!.split('x').map(Number);
   const threads = Number(values.threads);
+  const chunk = Number(values.chunk);
   if (values.child) {
     const [modelDir, mode, T] = values.child;
-    process.stdout.write(JSON.stringify(await child(modelDir, mode as Mode, Number(T), H, W, threads)) + '\n');
+    process.stdout.write(JSON.stringify(await child(modelDir, mode as Mode, Number(T), H, W, threads, chunk)) + '\n');
     return;
   }
   const modelDir = await mkdtemp(path.join(os.tmpdir(), 'c3s-bench-vae-'));
@@ -73,11 +75,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     await convertCheckpoint({ checkpoint: path.resolve(values.fixture!), out: modelDir, dtype: 'float32', hash: false });
     for (const T of values.frames!.split(',').map(Number)) {
       for (const mode of values.modes!.split(',') as Mode[]) {
-        const args = [self, '--size', values.size!, '--threads', String(threads), '--child', modelDir, '--child', mode, '--child', String(T)];
+        const args = [self, '--size', values.size!, '--threads', String(threads), '--chunk', String(chunk), '--child', modelDir, '--child', mode, '--child', String(T)];
         const res = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop()!) as ChildResult;
         const pixelFrames = 4 * (T - 1) + 1;
         process.stdout.write(JSON.stringify({
-          bench: 'vae-memory', device: 'cpu', mode, latentFrames: T, pixelFrames, height: H, width: W,
+          bench: 'vae-memory', device: 'cpu', mode, chunkLatentFrames: mode === 'oneshot' ? T : chunk, latentFrames: T, pixelFrames, height: H, width: W,
           seconds: +res.seconds.toFixed(2), peakRssMB: Math.round(res.peakRssMB), openRssMB: Math.round(res.openRssMB),
           outputMB: mode === 'streamed' ? 0 : +((3 * pixelFrames * H * W * 4) / 2 ** 20).toFixed(1),
         }) + '\n');

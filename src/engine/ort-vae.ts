@@ -7,7 +7,7 @@ import { OrtSession, type DeviceSpec } from './ort/index.js';
 /**
  * The Wan2.2 VAE over the converted chunk graphs (docs/graphs.md, "VAE graphs"). Encoding runs pixel frame 0
  * through `vae_encoder_first`, then chunks of 4 frames through `vae_encoder_step`; decoding runs one latent
- * frame at a time (`vae_decoder_first`, then `vae_decoder_step`). Each run hands its `cache_out.*` tensors to
+ * frame at a time (`vae_decoder_first`, then `vae_decoder_step`); both chunk lengths can be raised. Each run hands its `cache_out.*` tensors to
  * the next as `cache_in.*` and the previous ones are dropped, so memory is bounded by one chunk and its caches,
  * not by the video; only the output accumulates.
  */
@@ -17,6 +17,13 @@ type Feeds = Record<string, HostTensor<TensorData>>;
 export interface OrtVaeOptions {
   readonly device: DeviceSpec;
   readonly threads?: number;
+  /**
+   * Latent frames per step run after the first (default 1, the reference's chunk). Larger chunks give the
+   * same result with fewer runs (fewer cache round trips through the host) for proportionally more memory.
+   */
+  readonly decodeChunk?: number;
+  /** Latent frames (of 4 pixel frames each) per encoder step run after frame 0 (default 1). */
+  readonly encodeChunk?: number;
 }
 
 /** What the last encode/decode did (tests and benchmarks). */
@@ -58,6 +65,13 @@ function placeFrames(dst: Float32Array, F: number, chunk: HostTensor, f0: number
   for (let c = 0; c < C; c++) dst.set(chunk.data.subarray(c * n * plane, (c + 1) * n * plane), (c * F + f0) * plane);
 }
 
+/** Latent-frame spans [start, count]: frame 0 alone, then runs of up to k frames. */
+function chunkSpans(T: number, k: number): [number, number][] {
+  const spans: [number, number][] = [[0, 1]];
+  for (let t = 1; t < T; t += k) spans.push([t, Math.min(k, T - t)]);
+  return spans;
+}
+
 export class OrtVae implements VaeCodec {
   readonly latentsMean: Float32Array;
   readonly latentsStd: Float32Array;
@@ -90,8 +104,9 @@ export class OrtVae implements VaeCodec {
     const dims = vaeDims(cfg, cfgFile);
     checkCachePair(manifest, 'vae_encoder_first', 'vae_encoder_step');
     checkCachePair(manifest, 'vae_decoder_first', 'vae_decoder_step');
-    const stepFrames = graphOf(manifest, 'vae_encoder_step').inputs.find((i) => i.name === 'pixels')?.dims[2];
-    if (stepFrames !== dims.temporalFactor) throw new ModelManifestError('vae_encoder_step', `pixels input must have ${dims.temporalFactor} frames`);
+    for (const k of [opts.decodeChunk, opts.encodeChunk]) {
+      if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new RangeError(`OrtVae: chunk sizes must be positive integers, got ${k}`);
+    }
     const vae = new OrtVae(modelDir, manifest, opts, { mean: cfg.latents_mean, std: cfg.latents_std, z: cfg.z_dim, sf: dims.spatialFactor, tf: dims.temporalFactor });
     try {
       for (const name of ['vae_encoder_first', 'vae_encoder_step', 'vae_decoder_first', 'vae_decoder_step'] as const) await vae.#session(name);
@@ -134,7 +149,7 @@ export class OrtVae implements VaeCodec {
 
   /**
    * Run `first` on chunk 0 and `step` on the others, carrying the caches; `chunk(i)` gives chunk i's input,
-   * `place(i, out)` receives its main output.
+   * `place(i, out)` receives its main output. Only one chunk's caches are alive at a time.
    */
   async #chunked(first: VaeGraphName, step: VaeGraphName, input: string, output: string, chunks: number,
     chunk: (i: number) => HostTensor, place: (i: number, out: HostTensor) => void | Promise<void>): Promise<void> {
@@ -166,9 +181,10 @@ export class OrtVae implements VaeCodec {
     const w = W / this.spatialFactor;
     const out = new Float32Array(this.zDim * T * h * w);
     const tf = this.temporalFactor;
-    await this.#chunked('vae_encoder_first', 'vae_encoder_step', 'pixels', 'mu', T,
-      (i) => (i === 0 ? sliceFrames(pixels, 0, 1) : sliceFrames(pixels, 1 + (i - 1) * tf, tf)),
-      (i, mu) => placeFrames(out, T, mu, i));
+    const spans = chunkSpans(T, this.#opts.encodeChunk ?? 1); // latent frames [start, start + n)
+    await this.#chunked('vae_encoder_first', 'vae_encoder_step', 'pixels', 'mu', spans.length,
+      (i) => (i === 0 ? sliceFrames(pixels, 0, 1) : sliceFrames(pixels, 1 + (spans[i][0] - 1) * tf, spans[i][1] * tf)),
+      (i, mu) => placeFrames(out, T, mu, spans[i][0]));
     return { data: out, shape: [1, this.zDim, T, h, w] };
   }
 
@@ -185,15 +201,16 @@ export class OrtVae implements VaeCodec {
   }
 
   /**
-   * Decode chunk by chunk, handing each chunk's pixels [1, 3, 1 or 4, 16h, 16w] and its first frame index to
+   * Decode chunk by chunk, handing each chunk's pixels [1, 3, 1 or 4k, 16h, 16w] and its first frame index to
    * `onFrames` (awaited before the next chunk runs) instead of accumulating the video.
    */
   async decodeStream(latent: HostTensor, onFrames: (pixels: HostTensor, firstFrame: number) => void | Promise<void>): Promise<void> {
     this.#checkLatent(latent);
     const tf = this.temporalFactor;
-    await this.#chunked('vae_decoder_first', 'vae_decoder_step', 'latent', 'pixels', latent.shape[2],
-      (i) => sliceFrames(latent, i, 1),
-      (i, pix) => onFrames(pix, i === 0 ? 0 : 1 + (i - 1) * tf));
+    const spans = chunkSpans(latent.shape[2], this.#opts.decodeChunk ?? 1);
+    await this.#chunked('vae_decoder_first', 'vae_decoder_step', 'latent', 'pixels', spans.length,
+      (i) => sliceFrames(latent, spans[i][0], spans[i][1]),
+      (i, pix) => onFrames(pix, i === 0 ? 0 : 1 + (spans[i][0] - 1) * tf));
   }
 
   /** Whole-sequence decode through `vae_decoder_full` (memory grows with T: tests and benchmarks only). */

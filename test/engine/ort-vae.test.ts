@@ -87,4 +87,22 @@ describe('OrtVae', () => {
     expect(vae.lastRun.peakCacheBytes).toBe(encLong.peakCacheBytes);
     expect(relL2(leading(mu, 2), mu2.data)).toBeLessThan(1e-6);
   });
+
+  it('gives the same result with longer step chunks (fewer runs, same caches)', async () => {
+    const wide = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, decodeChunk: 3, encodeChunk: 2 });
+    try {
+      const latent = noise([1, 48, 6, 1, 2], 10);
+      const ref = await vae.decode(latent);
+      const got = await wide.decode(latent);
+      expect(wide.lastRun.chunks).toBe(3); // frame 0, then 1..3 and 4..5
+      expect(wide.lastRun.peakCacheBytes).toBe(vae.lastRun.peakCacheBytes);
+      expect(relL2(got.data, ref.data)).toBeLessThan(1e-6);
+      const pixels = noise([1, 3, 13, 16, 16], 12);
+      expect(relL2((await wide.encode(pixels)).data, (await vae.encode(pixels)).data)).toBeLessThan(1e-6);
+      expect(wide.lastRun.chunks).toBe(3);
+    } finally {
+      await wide.release();
+    }
+    await expect(OrtVae.open(out, manifest, { device: 'cpu', decodeChunk: 0 })).rejects.toThrow(RangeError);
+  });
 });

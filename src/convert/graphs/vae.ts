@@ -47,7 +47,8 @@ function add(L: VaeLayers, x: Act, y: Act): Act {
 
 /**
  * Encoder graph: `pixels` [1, 3, F, H, W] float32 in [-1, 1] → `mu` [1, z, T, H/16, W/16] float32 (raw posterior
- * mean after quant_conv). F is 1 ('first'), 4 ('step': a later chunk) or 4k+1 ('full').
+ * mean after quant_conv). F is 1 ('first': T = 1), 4k ('step': the next k latent frames; the reference's chunk
+ * is k = 1) or 4k+1 ('full').
  */
 export function buildVaeEncoderGraph(cfg: VaeConfig, weights: WeightTable, dtype: ComputeDtype, mode: ChunkMode): GraphBuilder {
   const v = vaeDims(cfg);
@@ -56,9 +57,9 @@ export function buildVaeEncoderGraph(cfg: VaeConfig, weights: WeightTable, dtype
   const g = new GraphBuilder(`vae_encoder_${mode}`);
   const hw = (level: number): [Dim, Dim] => [`height/${p * 2 ** level}`, `width/${p * 2 ** level}`];
   const L = new VaeLayers(g, weights, dtype, mode, hw);
-  const frames: Dim = mode === 'first' ? 1 : mode === 'step' ? v.temporalFactor : 'frames';
+  const frames: Dim = mode === 'first' ? 1 : mode === 'step' ? 'chunk_frames' : 'frames';
   const pix = g.input('pixels', 'float32', [1, 3, frames, 'height', 'width']);
-  let x = L.patchify(L.toCompute(pix), p, typeof frames === 'number' ? frames : null); // [1, 3p², F, H/p, W/p]
+  let x = L.patchify(L.toCompute(pix), p, mode === 'first' ? 1 : null); // [1, 3p², F, H/p, W/p]
   x = L.causalConv(x, 'encoder.conv_in', enc[0]);
   for (let i = 0; i < n; i++) {
     const pre = `encoder.down_blocks.${i}`;
@@ -76,14 +77,16 @@ export function buildVaeEncoderGraph(cfg: VaeConfig, weights: WeightTable, dtype
   const moments = L.conv1(x, 'quant_conv', 2 * z); // [1, 2z, T, h, w]: mean, then logvar (unused)
   const mu = g.op('Slice', [moments.v, g.i64([0]), g.i64([z]), g.i64([1])]);
   const sp = v.spatialFactor;
-  g.output(L.toF32(mu), 'mu', 'float32', [1, z, mode === 'full' ? 'latent_frames' : 1, `height/${sp}`, `width/${sp}`]);
+  const latentFrames: Dim = mode === 'first' ? 1 : mode === 'step' ? `chunk_frames/${v.temporalFactor}` : 'latent_frames';
+  g.output(L.toF32(mu), 'mu', 'float32', [1, z, latentFrames, `height/${sp}`, `width/${sp}`]);
   L.finish();
   return g;
 }
 
 /**
  * Decoder graph: raw latent `latent` [1, z, T, h, w] float32 → `pixels` [1, 3, F, 16h, 16w] float32 clamped to
- * [-1, 1]. T is 1 in the chunk graphs ('first' → F = 1, 'step' → F = 4); 'full' decodes T frames → 4(T−1)+1.
+ * [-1, 1]. 'first': T = 1 → F = 1; 'step': the next T latent frames (the reference's chunk is T = 1) → F = 4T;
+ * 'full': the whole sequence → F = 4(T−1)+1.
  */
 export function buildVaeDecoderGraph(cfg: VaeConfig, weights: WeightTable, dtype: ComputeDtype, mode: ChunkMode): GraphBuilder {
   const v = vaeDims(cfg);
@@ -92,8 +95,9 @@ export function buildVaeDecoderGraph(cfg: VaeConfig, weights: WeightTable, dtype
   const g = new GraphBuilder(`vae_decoder_${mode}`);
   const hw = (level: number): [Dim, Dim] => (level === 0 ? ['latent_h', 'latent_w'] : [`latent_h*${2 ** -level}`, `latent_w*${2 ** -level}`]);
   const L = new VaeLayers(g, weights, dtype, mode, hw);
-  const latent = g.input('latent', 'float32', [1, z, mode === 'full' ? 'latent_frames' : 1, 'latent_h', 'latent_w']);
-  let x: Act = { v: L.toCompute(latent), c: z, t: mode === 'full' ? null : 1, level: 0 };
+  const latentFrames: Dim = mode === 'first' ? 1 : mode === 'step' ? 'chunk_latent_frames' : 'latent_frames';
+  const latent = g.input('latent', 'float32', [1, z, latentFrames, 'latent_h', 'latent_w']);
+  let x: Act = { v: L.toCompute(latent), c: z, t: mode === 'first' ? 1 : null, level: 0 };
   x = L.conv1(x, 'post_quant_conv', z);
   x = L.causalConv(x, 'decoder.conv_in', dec[0]);
   x = midBlock(L, x, 'decoder.mid_block');
@@ -110,7 +114,7 @@ export function buildVaeDecoderGraph(cfg: VaeConfig, weights: WeightTable, dtype
   x = L.causalConv(L.silu(L.norm(x, 'decoder.norm_out.gamma')), 'decoder.conv_out', 3 * p * p);
   const pix = g.op('Clip', [L.unpatchify(L.toF32(x.v), p), g.scalar(-1), g.scalar(1)]);
   const sp = v.spatialFactor;
-  const frames: Dim = mode === 'first' ? 1 : mode === 'step' ? v.temporalFactor : 'frames';
+  const frames: Dim = mode === 'first' ? 1 : mode === 'step' ? `${v.temporalFactor}*chunk_latent_frames` : 'frames';
   g.output(pix, 'pixels', 'float32', [1, 3, frames, `latent_h*${sp}`, `latent_w*${sp}`]);
   L.finish();
   return g;

@@ -43,6 +43,7 @@ describe('VAE graphs against the golden vae_* cases', () => {
     expect(outs.length).toBeGreaterThan(0);
     expect(ins.map((i) => i.name.replace('cache_in.', ''))).toEqual(outs.map((o) => o.name.replace('cache_out.', '')));
     expect(step.inputs.find((i) => i.name === 'cache_in.decoder.conv_in')).toEqual({ name: 'cache_in.decoder.conv_in', dtype: 'float32', dims: [1, 48, 2, 'latent_h', 'latent_w'] });
+    expect(step.inputs[0]).toEqual({ name: 'latent', dtype: 'float32', dims: [1, 48, 'chunk_latent_frames', 'latent_h', 'latent_w'] });
     expect(manifest.graphs.vae_encoder_step.inputs.find((i) => i.name === 'cache_in.encoder.down_blocks.1.downsampler.time_conv')?.dims).toEqual([1, 12, 1, 'height/8', 'width/8']);
     for (const g of VAE_GRAPHS) for (const io of [...manifest.graphs[g].inputs, ...manifest.graphs[g].outputs]) expect(io.dtype).toBe('float32');
   });
