@@ -8,18 +8,6 @@ export declare const RECORD_SCHEMA: number;
 
 export declare class ProvisionError extends Error {}
 
-export interface TarEntry {
-  readonly name: string;
-  readonly size: number;
-  readonly mode: number;
-  /** ustar type flag: '0' file, '2' symlink, '5' directory, … */
-  readonly type: string;
-}
-export interface TarSink {
-  write(chunk: Buffer): void;
-  end(): void;
-}
-export declare function readTar(source: AsyncIterable<Buffer>, onEntry: (entry: TarEntry) => TarSink | undefined): Promise<void>;
 export declare function ortVersionOfCoreLibrary(bytes: Uint8Array): string | undefined;
 export declare function provision(
   argv: string[],

@@ -8,8 +8,8 @@
 // puts them next to libonnxruntime.so.1, where ORT looks for them. It then writes native/cuda-ep.json
 // (versions, sizes, sha256), which the server's start-up check (src/engine/ort/cuda-check.ts) reads.
 //
-// Node built-ins only: it runs before anything else is built. The tarball is read with node:zlib and the
-// small ustar reader below rather than the system `tar`, so that nothing but the two wanted files is ever
+// Node built-ins only: it runs before anything else is built. The tarball is read with node:zlib and the small
+// ustar reader in read-tar.mjs rather than the system `tar`, so that nothing but the two wanted files is ever
 // written, links and odd entry types are refused, and the files are hashed and version-checked while they
 // stream out (no 230 MB temporary copy of the whole package, no dependency on GNU/BSD/busybox tar flags).
 //
@@ -28,6 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
+import { readTar, TarFormatError } from './read-tar.mjs';
 
 /** The provider package: pinned by version and by the registry's integrity of its tarball. */
 export const PROVIDER_PACKAGE = Object.freeze({
@@ -67,125 +68,6 @@ export class ProvisionError extends Error {
     super(message, options);
     this.name = 'ProvisionError';
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// A small streaming ustar reader (POSIX ustar + pax 'x' path/size + GNU 'L' long names).
-
-const BLOCK = 512;
-
-function octal(header, start, length) {
-  if (header[start] & 0x80) { // base-256 (GNU) for sizes ≥ 8 GiB
-    let n = header[start] & 0x7f;
-    for (let i = start + 1; i < start + length; i++) n = n * 256 + header[i];
-    return n;
-  }
-  const text = header.toString('latin1', start, start + length).replace(/[\0 ]+$/g, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new ProvisionError(`corrupt tar header (field '${text}' is not octal)`);
-  return parseInt(text, 8);
-}
-
-function cString(header, start, length) {
-  const end = header.indexOf(0, start);
-  return header.toString('utf8', start, end < 0 || end > start + length ? start + length : end);
-}
-
-function parseHeader(header) {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
-  if (sum !== octal(header, 148, 8)) throw new ProvisionError('corrupt tar header (checksum mismatch)');
-  const magic = header.toString('latin1', 257, 262);
-  const prefix = magic === 'ustar' ? cString(header, 345, 155) : '';
-  const name = cString(header, 0, 100);
-  return {
-    name: prefix ? `${prefix}/${name}` : name,
-    size: octal(header, 124, 12),
-    mode: octal(header, 100, 8),
-    type: String.fromCharCode(header[156] || 0x30), // NUL means a regular file
-  };
-}
-
-function parsePax(body) {
-  const out = {};
-  let pos = 0;
-  while (pos < body.length) {
-    const space = body.indexOf(0x20, pos);
-    if (space < 0) break;
-    const len = parseInt(body.toString('latin1', pos, space), 10);
-    if (!(len > 0)) throw new ProvisionError('corrupt pax header');
-    const record = body.toString('utf8', space + 1, pos + len - 1);
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += len;
-  }
-  return out;
-}
-
-/**
- * Reads a tar stream chunk by chunk. For each file entry `onEntry({ name, size, mode, type })` returns
- * undefined (skip it) or a sink `{ write(chunk), end() }` that receives the entry's bytes.
- */
-export async function readTar(source, onEntry) {
-  let pending = Buffer.alloc(0);
-  let body; // { remaining, padding, write, end }
-  let nextPax = {};
-  let nextLongName;
-  let ended = false;
-  const meta = (collect) => {
-    const parts = [];
-    return { write: (c) => parts.push(Buffer.from(c)), end: () => collect(Buffer.concat(parts)) };
-  };
-  for await (const chunk of source) {
-    pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
-    let off = 0;
-    while (!ended) {
-      if (body) {
-        const n = Math.min(body.remaining, pending.length - off);
-        if (n > 0) body.write(pending.subarray(off, off + n));
-        off += n;
-        body.remaining -= n;
-        if (body.remaining > 0) break;
-        const pad = Math.min(body.padding, pending.length - off);
-        off += pad;
-        body.padding -= pad;
-        if (body.padding > 0) break;
-        body.end();
-        body = undefined;
-        continue;
-      }
-      if (pending.length - off < BLOCK) break;
-      const header = pending.subarray(off, off + BLOCK);
-      off += BLOCK;
-      if (header.every((b) => b === 0)) {
-        ended = true;
-        break;
-      }
-      const h = parseHeader(header);
-      let sink;
-      if (h.type === 'x') {
-        sink = meta((b) => { nextPax = parsePax(b); });
-      } else if (h.type === 'g') {
-        sink = undefined; // global pax header: nothing we use
-      } else if (h.type === 'L') {
-        sink = meta((b) => { nextLongName = b.toString('utf8').replace(/\0+$/, ''); });
-      } else {
-        const entry = {
-          ...h,
-          name: nextPax.path ?? nextLongName ?? h.name,
-          size: nextPax.size !== undefined ? Number(nextPax.size) : h.size,
-        };
-        nextPax = {};
-        nextLongName = undefined;
-        h.size = entry.size;
-        sink = onEntry(entry);
-      }
-      const sinkOrDrop = sink ?? { write() {}, end() {} };
-      body = { remaining: h.size, padding: (BLOCK - (h.size % BLOCK)) % BLOCK, ...sinkOrDrop };
-    }
-    pending = pending.subarray(off);
-  }
-  if (!ended) throw new ProvisionError('truncated tar archive (no end-of-archive block)');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -384,6 +266,7 @@ async function extract(tgz, stageDir) {
   } catch (e) {
     const cause = failure ?? e;
     if (cause instanceof ProvisionError) throw cause;
+    if (cause instanceof TarFormatError) throw new ProvisionError(`${tgz}: ${cause.message}`, { cause });
     throw new ProvisionError(`cannot read ${tgz}: ${cause.message} (not a gzip'd npm tarball, or damaged)`, { cause });
   } finally {
     for (const fd of openFds) closeSync(fd);

@@ -1,6 +1,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 import { buildApp } from '../api/index.js';
 import { loadConfig, type ServerConfig } from '../config/index.js';
+import { checkCudaProvisioning } from '../engine/index.js';
 import { WorkerPool } from '../jobs/index.js';
 import type { CliIo } from './index.js';
 
@@ -47,6 +48,14 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
     return 2;
   }
   const log = pino({ level: config.logLevel, base: { pid: process.pid } });
+  try {
+    // CUDA devices: refuse to start, naming the missing piece, unless the provider and its libraries are there
+    checkCudaProvisioning({ devices: [...config.devices] });
+  } catch (err) {
+    log.fatal({ err }, 'CUDA execution provider not usable');
+    io.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     await (options.prepareModel ?? prepareDefaultModel)(config, log);
   } catch (err) {

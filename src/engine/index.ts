@@ -1,2 +1,3 @@
 export * from './protocol.js';
 export type { CreateRunner, CreateRunnerOptions, JobRunner, RunHooks } from './runner.js';
+export { checkCudaProvisioning, describeDevices } from './ort/cuda-check.js';

@@ -66,7 +66,8 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   const denoiser = await OrtDenoiser.open(modelDir, manifest, { device, threads });
   let vae: OrtVae;
   try {
-    vae = await OrtVae.open(modelDir, manifest, { device, threads });
+    const chunk = (k: string) => (typeof options?.[k] === 'number' ? (options[k] as number) : undefined);
+    vae = await OrtVae.open(modelDir, manifest, { device, threads, decodeChunk: chunk('vaeDecodeChunk'), encodeChunk: chunk('vaeEncodeChunk') });
   } catch (err) {
     await denoiser.release();
     throw err;

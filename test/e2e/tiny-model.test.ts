@@ -24,7 +24,7 @@ beforeAll(async () => {
   await writeVideo(join(dir.path, 'av.mp4'), { width: 160, height: 96, frames: 70, fps: 10 });
   await writeFile(join(dir.path, 'bridge_0.json'), JSON.stringify(Array.from({ length: 16 }, (_, t) => Array.from({ length: 10 }, (_, d) => Math.sin(t + d) / 2))));
   s = await startTestServer({
-    config: { inputRoots: [dir.path], modelDir: MODEL_DIR, requestTimeoutS: 600 },
+    config: { inputRoots: [dir.path], modelDir: MODEL_DIR, requestTimeoutMs: 600_000 },
     media: DEFAULT_MEDIA,
     runnerModule: defaultRunnerModule(),
   });

@@ -3,57 +3,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  LIB_PREFIX, ORT_VERSION, PROVIDER_FILES, PROVIDER_PACKAGE, REQUIRED_LIBRARIES, readTar,
+  LIB_PREFIX, ORT_VERSION, PROVIDER_FILES, PROVIDER_PACKAGE, REQUIRED_LIBRARIES,
 } from '../../native/provision-cuda.mjs';
 import { CUDA_PROVIDER_FILES, CUDA_REQUIRED_LIBRARIES, checkCudaProvisioning } from '../../src/engine/ort/index.js';
+import { tar } from './support/tar-writer.js';
 
 // Runs native/provision-cuda.mjs as `npm run provision:cuda` does, against a small tarball with the real package's
 // layout (npm pack com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9: package/package.json, package/README.md,
 // package/Plugins/Linux/x64/libonnxruntime_providers_{cuda,shared,tensorrt}.so + Unity .meta files). No network.
 
 const SCRIPT = resolve(import.meta.dirname, '../../native/provision-cuda.mjs');
-
-interface TarFile {
-  readonly name: string;
-  readonly data?: Buffer;
-  readonly type?: string;
-  readonly linkname?: string;
-  readonly mode?: number;
-}
-
-function header(name: string, size: number, type: string, mode: number, linkname = ''): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write(`${mode.toString(8).padStart(7, '0')}\0`, 100, 'latin1');
-  h.write('0000000\0', 108, 'latin1');
-  h.write('0000000\0', 116, 'latin1');
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-  h.write('15000000000\0', 136, 'latin1');
-  h.write('        ', 148, 'latin1');
-  h.write(type, 156, 'latin1');
-  h.write(linkname, 157, 100, 'utf8');
-  h.write('ustar\0' + '00', 257, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return h;
-}
-
-/** A minimal ustar writer (independent of the reader under test). */
-function tar(files: readonly TarFile[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of files) {
-    const data = f.data ?? Buffer.alloc(0);
-    parts.push(header(f.name, data.length, f.type ?? '0', f.mode ?? 0o644, f.linkname));
-    parts.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
 
 /** A fake x86-64 ELF whose version string straddles a 16 KiB gunzip chunk boundary. */
 function fakeSo(seed: string, size: number, version?: string): Buffer {
@@ -223,7 +185,7 @@ describe('native/provision-cuda.mjs', () => {
     expect(r.stderr).toContain('install onnxruntime-node@1.29.0');
   });
 
-  it('refuses a --dest outside onnxruntime-node, a missing --from, a truncated tarball and bad flags', async () => {
+  it('refuses a --dest outside onnxruntime-node, a missing --from, a truncated or non-gzip tarball and bad flags', async () => {
     const w = world();
     const outside = await run(['--from', w.tgz, '--dest', join(root, 'nowhere'), '--no-integrity']);
     expect(outside.code).toBe(1);
@@ -235,6 +197,11 @@ describe('native/provision-cuda.mjs', () => {
     const cut = await run(['--from', truncated, '--dest', w.dest, '--record', w.record, '--no-integrity']);
     expect(cut.code).toBe(1);
     expect(cut.stderr).toContain('truncated tar archive');
+    const notGzip = join(root, 'not-gzip.tgz');
+    writeFileSync(notGzip, 'hello');
+    const bad = await run(['--from', notGzip, '--dest', w.dest, '--record', w.record, '--no-integrity']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("incorrect header check (not a gzip'd npm tarball, or damaged)");
     const usage = await run(['--frm', 'x']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('Usage:');
@@ -261,40 +228,5 @@ describe('native/provision-cuda.mjs', () => {
   it('agrees with the start-up check on file and library names', () => {
     expect([...PROVIDER_FILES]).toEqual([...CUDA_PROVIDER_FILES]);
     expect([...REQUIRED_LIBRARIES]).toEqual(CUDA_REQUIRED_LIBRARIES.map((l) => l.soname));
-  });
-});
-
-describe('readTar', () => {
-  it('follows pax and GNU long names and skips what the callback declines', async () => {
-    const long = `package/${'d'.repeat(120)}/file.txt`;
-    const paxBody = (() => {
-      const rec = ` path=${long}\n`;
-      let len = rec.length + 2;
-      if (String(len).length !== 2) len = rec.length + String(len).length;
-      return Buffer.from(`${len}${rec}`);
-    })();
-    const archive = tar([
-      { name: 'PaxHeader/x', type: 'x', data: paxBody },
-      { name: 'package/short', data: Buffer.from('pax file') },
-      { name: '././@LongLink', type: 'L', data: Buffer.from(`${long}.gnu\0`) },
-      { name: 'package/short2', data: Buffer.from('gnu file') },
-      { name: 'package/skipped', data: Buffer.alloc(3000, 7) },
-      { name: 'package/plain', data: Buffer.from('plain') },
-    ]);
-    const seen: Record<string, string> = {};
-    // feed it in awkward 100-byte pieces to cross every boundary
-    const pieces = Array.from({ length: Math.ceil(archive.length / 100) }, (_, i) => archive.subarray(i * 100, (i + 1) * 100));
-    await readTar(Readable.from(pieces), (entry) => {
-      if (entry.name === 'package/skipped') return undefined;
-      const parts: Buffer[] = [];
-      return { write: (c) => parts.push(Buffer.from(c)), end: () => { seen[entry.name] = Buffer.concat(parts).toString(); } };
-    });
-    expect(seen).toEqual({ [long]: 'pax file', [`${long}.gnu`]: 'gnu file', 'package/plain': 'plain' });
-  });
-
-  it('rejects a corrupt header', async () => {
-    const archive = tar([{ name: 'package/a', data: Buffer.from('x') }]);
-    archive[0] ^= 0xff;
-    await expect(readTar(Readable.from([archive]), () => undefined)).rejects.toThrow('checksum mismatch');
   });
 });

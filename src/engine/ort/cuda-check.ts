@@ -207,7 +207,7 @@ function defaultCudaDirs(fs: CudaCheckFs): string[] {
   return fs.readdir('/usr/local')
     .filter((name) => /^cuda(-\d+(\.\d+)?)?$/.test(name))
     .sort()
-    .flatMap((name) => [join('/usr/local', name, 'lib64'), join('/usr/local', name, 'targets', 'x86_64-linux', 'lib')]);
+    .flatMap((name) => ['lib64', 'lib', join('targets', 'x86_64-linux', 'lib')].map((sub) => join('/usr/local', name, sub)));
 }
 
 interface ProviderRecord {
@@ -341,8 +341,8 @@ export function inspectCudaProvisioning(opts: CudaCheckOptions): { result: CudaC
   const devices = describeDevices(opts.devices);
   if (!devices.needsCudaCheck) return { result: { needed: false, devices }, problems: [] };
   const fs = opts.fs ?? defaultCudaCheckFs;
-  const root = opts.recordFile === undefined ? projectRootAbove(fileURLToPath(import.meta.url)) ?? process.cwd() : undefined;
-  const recordFile = opts.recordFile ?? join(root!, 'native', 'cuda-ep.json');
+  const recordFile = opts.recordFile
+    ?? join(projectRootAbove(fileURLToPath(import.meta.url)) ?? process.cwd(), 'native', 'cuda-ep.json');
   const problems: CudaProblem[] = [];
   const binding = checkBinding(opts, fs, recordFile, problems);
   const libraries = checkLibraries(opts, fs, problems);

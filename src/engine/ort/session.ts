@@ -11,6 +11,11 @@ export interface SessionOptions {
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+function logLevel(): 0 | 1 | 2 | 3 | 4 {
+  const v = Number(process.env.C3S_ORT_LOG_LEVEL ?? 3);
+  return (v >= 0 && v <= 4 ? Math.trunc(v) : 3) as 0 | 1 | 2 | 3 | 4;
+}
+
 type OrtDtype = 'float32' | 'float16' | 'int64' | 'uint8';
 
 /** One table from typed-array class to ORT tensor type; anything else is refused. */
@@ -45,7 +50,8 @@ export class OrtSession {
       executionProviders: providers,
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       intraOpNumThreads: opts.threads ?? 0,
-      logSeverityLevel: 3,
+      // C3S_ORT_LOG_LEVEL=1 shows node placement (e.g. nodes that fell back to the CPU provider)
+      logSeverityLevel: logLevel(),
     });
     return new OrtSession(session);
   }

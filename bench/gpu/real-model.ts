@@ -1,0 +1,136 @@
+/**
+ * Builds a full-size Cosmos3-Nano model folder with random weights on the benchmark host: the 36-layer
+ * transformer (bf16) whose layers all reference one stored layer's weights through external data (so the
+ * checkpoint on disk is ~2 GB; ONNX Runtime still loads 36 separate copies on the GPU, so memory and time
+ * are those of the real model), and the Wan2.2 VAE at its real config, every weight stored.
+ */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  bf16ToF32, buildTransformerGraph, CONVERTER_VERSION, placeWeights, SafetensorsReader, TRANSFORMER_OPSETS, transformerWeightSpecs,
+  TransformerConfigSchema, VaeConfigSchema, vaeComponent, writeSafetensors, type ComponentContext, type ComputeDtype,
+  type Manifest, type ManifestGraph, type PlacedWeight, type WeightSpec, type WeightTable,
+} from '../../src/convert/index.js';
+import { generateTinyCheckpoint } from '../../src/convert/tiny/index.js';
+import { REAL_TRANSFORMER_CONFIG, realVaeConfig } from './real-config.js';
+
+/** bf16 bits of small pseudo-random values, cycled from one 4 MiB block (fast to generate). */
+const BLOCK = (() => {
+  const b = new Uint16Array(2 * 1024 * 1024 + 7);
+  let s = 0x2545f491;
+  for (let i = 0; i < b.length; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    const u = (s & 0xffff) / 65536 - 0.5; // [-0.5, 0.5)
+    const f = new Float32Array([u * 0.04]);
+    b[i] = new Uint32Array(f.buffer)[0] >>> 16;
+  }
+  return b;
+})();
+
+function randomBf16(n: number, offset: number): Uint16Array {
+  const out = new Uint16Array(n);
+  let i = 0;
+  let j = offset % BLOCK.length;
+  while (i < n) {
+    const k = Math.min(n - i, BLOCK.length - j);
+    out.set(BLOCK.subarray(j, j + k), i);
+    i += k;
+    j = 0;
+  }
+  return out;
+}
+
+/** Norm weights near 1 so activations keep their scale through 36 layers. */
+function onesBf16(n: number): Uint16Array {
+  return new Uint16Array(n).fill(0x3f80);
+}
+
+async function writeBf16Checkpoint(file: string, specs: readonly WeightSpec[]): Promise<void> {
+  let k = 0;
+  await writeSafetensors(file, specs.map((s) => ({ name: s.name, dtype: s.role === 'float32' ? 'F32' as const : 'BF16' as const, shape: s.shape })), (name) => {
+    const s = specs.find((x) => x.name === name)!;
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (s.role === 'float32') return bf16ToF32(randomBf16(n, k++ * 7919));
+    return /norm|gamma/.test(name) ? onesBf16(n) : randomBf16(n, k++ * 7919);
+  });
+}
+
+export interface RealModel {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly storedTransformerGB: number;
+}
+
+/** `layers.N.x` → the stored `layers.0.x`. */
+function sharedLayerTable(placed: ReadonlyMap<string, PlacedWeight>): WeightTable {
+  return {
+    get(name) {
+      const m = /^layers\.\d+\.(.*)$/.exec(name);
+      const w = placed.get(m ? `layers.0.${m[1]}` : name);
+      if (!w) throw new Error(`weight ${name} not placed`);
+      return w;
+    },
+  };
+}
+
+export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; vae: boolean; log: (s: string) => void }): Promise<RealModel> {
+  const ckpt = path.join(root, 'ckpt');
+  const dir = path.join(root, 'model');
+  await mkdir(path.join(ckpt, 'transformer'), { recursive: true });
+  await mkdir(dir, { recursive: true });
+  // tokenizer, scheduler and model index of the tiny model (ids stay far below the real vocabulary)
+  const tiny = path.join(root, 'tiny');
+  await generateTinyCheckpoint(tiny);
+  const configs: Record<string, string> = {};
+  for (const rel of ['model_index.json', 'scheduler/scheduler_config.json', 'text_tokenizer/tokenizer.json', 'text_tokenizer/tokenizer_config.json', 'text_tokenizer/chat_template.jinja']) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await copyFile(path.join(tiny, rel), path.join(dir, rel));
+    configs[rel] = rel;
+  }
+
+  const cfg = TransformerConfigSchema.parse(REAL_TRANSFORMER_CONFIG);
+  const stored = transformerWeightSpecs(cfg).filter((s) => !/^layers\.(?!0\.)/.test(s.name));
+  const tfile = path.join(ckpt, 'transformer', 'diffusion_pytorch_model.safetensors');
+  let t0 = performance.now();
+  await writeBf16Checkpoint(tfile, stored);
+  const storedBytes = stored.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (s.role === 'float32' ? 4 : 2), 0);
+  opts.log(`wrote random transformer weights (${(storedBytes / 2 ** 30).toFixed(2)} GiB: layer 0 + embeddings) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await mkdir(path.join(dir, 'transformer'), { recursive: true });
+  await writeFile(path.join(dir, 'transformer', 'config.json'), JSON.stringify(REAL_TRANSFORMER_CONFIG));
+  configs['transformer/config.json'] = 'transformer/config.json';
+
+  const reader = await SafetensorsReader.open(tfile);
+  const placed = await placeWeights(reader, stored, { outDir: dir, fileBase: 'transformer', computeDtype: opts.dtype, link: true });
+  await reader.close();
+  const graphs: Record<string, ManifestGraph> = {};
+  const writeGraph: ComponentContext['writeGraph'] = async (name, component, g, opsets) => {
+    const file = `${name}.onnx`;
+    await writeFile(path.join(dir, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype: opts.dtype, note: 'random weights, layers share one stored layer' } }));
+    return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
+  };
+  t0 = performance.now();
+  graphs.transformer = await writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, sharedLayerTable(placed), opts.dtype, { actions: false, sound: false }), TRANSFORMER_OPSETS);
+  opts.log(`built the 36-layer transformer graph in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  if (opts.vae) {
+    const vcfgRaw = realVaeConfig();
+    VaeConfigSchema.parse(vcfgRaw);
+    await mkdir(path.join(ckpt, 'vae'), { recursive: true });
+    await writeFile(path.join(ckpt, 'vae', 'config.json'), JSON.stringify(vcfgRaw));
+    const { vaeWeightSpecs } = await import('../../src/convert/index.js');
+    const vspecs = vaeWeightSpecs(VaeConfigSchema.parse(vcfgRaw));
+    await writeBf16Checkpoint(path.join(ckpt, 'vae', 'diffusion_pytorch_model.safetensors'), vspecs);
+    const ctx: ComponentContext = { checkpoint: ckpt, out: dir, dtype: opts.dtype, link: true, progress: () => {}, writeGraph };
+    Object.assign(graphs, await vaeComponent.convert(ctx));
+    await mkdir(path.join(dir, 'vae'), { recursive: true });
+    await writeFile(path.join(dir, 'vae', 'config.json'), JSON.stringify(vcfgRaw));
+    configs['vae/config.json'] = 'vae/config.json';
+    opts.log(`built the VAE graphs (${vspecs.length} tensors)`);
+  }
+  const manifest: Manifest = {
+    format: 'cosmos3-serve-model', converterVersion: CONVERTER_VERSION, createdAt: new Date().toISOString(), dtype: opts.dtype,
+    source: { checkpoint: ckpt, files: [] }, graphs, configs,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return { dir, manifest, storedTransformerGB: storedBytes / 2 ** 30 };
+}

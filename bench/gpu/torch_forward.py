@@ -1,0 +1,77 @@
+"""Side-by-side reference timing for bench:gpu: one forward of the diffusers Cosmos3 transformer (eager
+PyTorch, bf16, random weights) at the same sizes as the ONNX Runtime run. The diffusers source is brought to
+the GPU host at run time (DIFFUSERS_SRC) and never committed. Prints one JSON line per measurement."""
+import json, os, sys, time
+
+def main():
+    src = os.environ.get("DIFFUSERS_SRC")
+    if src:
+        sys.path.insert(0, src)
+    import torch
+    from diffusers.models.transformers.transformer_cosmos3 import Cosmos3OmniTransformer
+
+    cfg = json.load(open(sys.argv[1]))
+    sizes = json.loads(sys.argv[2])  # [[T, H, W], ...] latent sizes
+    text_len = int(sys.argv[3]) if len(sys.argv) > 3 else 300
+    backend = os.environ.get("TORCH_ATTENTION_BACKEND", "_native_cudnn")
+    kwargs = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    torch.manual_seed(0)
+    t0 = time.time()
+    torch.set_default_dtype(torch.bfloat16)
+    with torch.device("cuda"):
+        model = Cosmos3OmniTransformer(**kwargs)
+    model.time_embedder.float()
+    model.eval()
+    try:
+        model.set_attention_backend(backend)
+    except Exception as e:  # older builds: keep the default backend
+        backend = f"default ({e})"
+    torch.set_default_dtype(torch.float32)
+    print(json.dumps({"torch": torch.__version__, "init_s": round(time.time() - t0, 1), "attention_backend": backend}), flush=True)
+    dev = "cuda"
+    for T, H, W in sizes:
+        hp, wp = (H + 1) // 2, (W + 1) // 2
+        nv = T * hp * wp
+        L = text_len
+        N = L + nv
+        pos = torch.zeros(3, N, dtype=torch.float32)
+        pos[:, :L] = torch.arange(L, dtype=torch.float32)
+        off = float(L + cfg["unified_3d_mrope_temporal_modality_margin"])
+        t = torch.arange(T, dtype=torch.float32) / (24.0 / 4) * (24.0 / 4) + off if T > 1 else torch.full((1,), off)
+        tt = t[:, None, None].expand(T, hp, wp).reshape(-1)
+        hh = torch.arange(hp, dtype=torch.float32)[None, :, None].expand(T, hp, wp).reshape(-1)
+        ww = torch.arange(wp, dtype=torch.float32)[None, None, :].expand(T, hp, wp).reshape(-1)
+        pos[0, L:], pos[1, L:], pos[2, L:] = tt, hh, ww
+        args = dict(
+            input_ids=torch.randint(0, 1000, (L,), device=dev),
+            text_indexes=torch.arange(L, device=dev),
+            position_ids=pos.to(dev),
+            und_len=L,
+            sequence_length=N,
+            vision_tokens=[torch.randn(1, 48, T, H, W, device=dev, dtype=torch.bfloat16)],
+            vision_token_shapes=[(T, hp, wp)],
+            vision_sequence_indexes=torch.arange(L, N, device=dev),
+            vision_mse_loss_indexes=torch.arange(L, N, device=dev),
+            vision_timesteps=torch.full((nv,), 900, device=dev, dtype=torch.long),
+            vision_noisy_frame_indexes=[torch.arange(T, device=dev)],
+        )
+        times = []
+        torch.cuda.reset_peak_memory_stats()
+        with torch.no_grad():
+            for i in range(4):
+                torch.cuda.synchronize()
+                s = time.time()
+                model(**args)
+                torch.cuda.synchronize()
+                if i > 0:
+                    times.append(time.time() - s)
+        times.sort()
+        print(json.dumps({"engine": "pytorch", "vision_tokens": nv, "text_tokens": L, "forward_s": round(times[len(times) // 2], 4),
+                          "peak_gb": round(torch.cuda.max_memory_allocated() / 2**30, 1)}), flush=True)
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:
+        print(json.dumps({"engine": "pytorch", "error": f"{type(e).__name__}: {e}"}), flush=True)
+        sys.exit(0)
