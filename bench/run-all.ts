@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: every CPU benchmark, one after the other, each in its own process (peak-memory numbers
+ * stay per benchmark). Each prints JSON lines with device, versions, shapes and medians. The convert memory
+ * benchmark writes ~8 GB of synthetic checkpoints and runs separately (`npm run bench:convert`); the GPU one
+ * needs a GPU host (`npm run bench:gpu`).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BENCHES: [string, string[]][] = [
+  ['pipeline-stages.js', []],
+  ['encode-mp4.js', []],
+  ['vae-memory.js', []],
+  ['http-roundtrip.js', []],
+];
+
+let failed = 0;
+for (const [file, args] of BENCHES) {
+  process.stdout.write(`# ${file} ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [path.join(here, file), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`# ${file} failed (exit ${r.status})\n`);
+  }
+}
+process.exit(failed === 0 ? 0 : 1);
