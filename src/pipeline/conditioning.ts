@@ -4,6 +4,13 @@ import type { VaeCodec } from './networks.js';
 
 /** Building the initial latents from noise and clean conditioning, and the VAE round trips. */
 
+/** [T] latent-frame mask: the first `cleanFrames` frames are conditioning (0), the rest generated (1). */
+export function noisyFrames(latentFrames: number, cleanFrames: number): Float32Array {
+  const mask = new Float32Array(latentFrames).fill(1);
+  mask.fill(0, 0, Math.min(cleanFrames, latentFrames));
+  return mask;
+}
+
 /** RGB frames → normalised latent [1, C, T, h, w] (the VAE sees [-1, 1] pixels [1, 3, F, H, W]). */
 export async function encodeFrames(vae: VaeCodec, frames: RgbFrames): Promise<HostTensor> {
   const raw = await vae.encode(rgbToSigned(frames));

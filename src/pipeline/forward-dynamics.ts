@@ -1,6 +1,6 @@
 import { assert, type PipelineResult } from '../shared/index.js';
 import { setupAction } from './action-conditioning.js';
-import { padActions } from './conditioning.js';
+import { noisyFrames, padActions } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 
@@ -13,12 +13,10 @@ export async function forwardDynamics(ctx: PipelineContext): Promise<PipelineRes
   const rows = ctx.input.actions;
   assert(rows !== undefined && rows.length > 0, 'forward_dynamics input actions');
   const clean = padActions(rows, setup.action.chunkSize, ctx.facts.actionDim);
-  const visionNoisy = new Float32Array(setup.latentShape[2]).fill(1);
-  visionNoisy[0] = 0;
   return generate(ctx, {
     prompt: setup.prompt,
     latentShape: setup.latentShape,
-    visionNoisy,
+    visionNoisy: noisyFrames(setup.latentShape[2], 1),
     encodeConditioning: () => setup.encode(1),
     actions: setup.actions(false, false, clean),
   });

@@ -1,5 +1,5 @@
 import { assert, type PipelineResult } from '../shared/index.js';
-import { encodeFrames } from './conditioning.js';
+import { encodeFrames, noisyFrames } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 import { leadingFrames } from './latents/index.js';
@@ -16,8 +16,6 @@ export async function image2video(ctx: PipelineContext): Promise<PipelineResult>
   assert(image !== undefined && image.frames >= 1, 'image2video input frames');
   assert(image.height === spec.height && image.width === spec.width, `image ${image.width}x${image.height} = output ${spec.width}x${spec.height}`);
   const latentShape = visionLatentShape(facts, spec.numFrames, spec.height, spec.width);
-  const visionNoisy = new Float32Array(latentShape[2]).fill(1);
-  visionNoisy[0] = 0;
   return generate(ctx, {
     prompt: {
       prompt: spec.prompt,
@@ -25,7 +23,7 @@ export async function image2video(ctx: PipelineContext): Promise<PipelineResult>
       media: { frames: spec.numFrames, fps: spec.fps, height: spec.height, width: spec.width },
     },
     latentShape,
-    visionNoisy,
+    visionNoisy: noisyFrames(latentShape[2], 1),
     encodeConditioning: () => encodeFrames(networks.vae, leadingFrames(image, 1)),
   });
 }

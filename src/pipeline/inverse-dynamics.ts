@@ -1,5 +1,6 @@
 import type { PipelineResult } from '../shared/index.js';
 import { setupAction } from './action-conditioning.js';
+import { noisyFrames } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 
@@ -14,7 +15,7 @@ export async function inverseDynamics(ctx: PipelineContext): Promise<PipelineRes
   return generate(ctx, {
     prompt: setup.prompt,
     latentShape: setup.latentShape,
-    visionNoisy: new Float32Array(latentFrames),
+    visionNoisy: noisyFrames(latentFrames, latentFrames),
     encodeConditioning: () => setup.encode(pixelFrames),
     actions: setup.actions(true, true),
     echoFrames: setup.clip,

@@ -1,5 +1,6 @@
 import type { PipelineResult } from '../shared/index.js';
 import { setupAction } from './action-conditioning.js';
+import { noisyFrames } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 
@@ -10,12 +11,10 @@ import { generate } from './generate.js';
  */
 export async function policy(ctx: PipelineContext): Promise<PipelineResult> {
   const setup = setupAction(ctx);
-  const visionNoisy = new Float32Array(setup.latentShape[2]).fill(1);
-  visionNoisy[0] = 0;
   return generate(ctx, {
     prompt: setup.prompt,
     latentShape: setup.latentShape,
-    visionNoisy,
+    visionNoisy: noisyFrames(setup.latentShape[2], 1),
     encodeConditioning: () => setup.encode(1),
     actions: setup.actions(true, true),
     echoFrames: setup.clip,

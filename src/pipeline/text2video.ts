@@ -1,4 +1,5 @@
 import type { PipelineResult } from '../shared/index.js';
+import { noisyFrames } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 import { visionLatentShape } from './shapes.js';
@@ -14,6 +15,6 @@ export async function text2video(ctx: PipelineContext): Promise<PipelineResult> 
       media: { frames: spec.numFrames, fps: spec.fps, height: spec.height, width: spec.width },
     },
     latentShape,
-    visionNoisy: new Float32Array(latentShape[2]).fill(1),
+    visionNoisy: noisyFrames(latentShape[2], 0),
   });
 }

@@ -35,3 +35,13 @@ describe('conditioning helpers', () => {
     expect(width).toBe(readTinyJson<{ action_dim: number }>('transformer/config.json').action_dim);
   });
 });
+
+describe('noisyFrames', () => {
+  it('marks the first frames clean and the rest generated', async () => {
+    const { noisyFrames } = await import('../../src/pipeline/conditioning.js');
+    expect(Array.from(noisyFrames(4, 0))).toEqual([1, 1, 1, 1]);
+    expect(Array.from(noisyFrames(4, 1))).toEqual([0, 1, 1, 1]);
+    expect(Array.from(noisyFrames(3, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(noisyFrames(2, 5))).toEqual([0, 0]);
+  });
+});
