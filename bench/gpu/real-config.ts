@@ -1,3 +1,5 @@
+import { tinyVaeConfig } from '../../src/convert/tiny/tiny-config.js';
+
 /**
  * Cosmos3-Nano sizes (SPEC §3, §5) for the GPU benchmark: the transformer at full size and the Wan2.2 VAE
  * real config (704.7M parameters). Weights are random; the benchmark measures time and memory, not quality.
@@ -31,24 +33,7 @@ export const REAL_TRANSFORMER_CONFIG = {
   vocab_size: 151936,
 };
 
+/** The tiny VAE's config at the real widths (base 160, decoder base 256): the same structure and latent statistics. */
 export function realVaeConfig(): Record<string, unknown> {
-  return {
-    _class_name: 'AutoencoderKLWan',
-    attn_scales: [],
-    base_dim: 160,
-    decoder_base_dim: 256,
-    dim_mult: [1, 2, 4, 4],
-    dropout: 0.0,
-    in_channels: 12,
-    is_residual: true,
-    latents_mean: Array.from({ length: 48 }, (_, c) => Math.sin(c) * 0.3),
-    latents_std: Array.from({ length: 48 }, (_, c) => 0.8 + 0.4 * Math.cos(c)),
-    num_res_blocks: 2,
-    out_channels: 12,
-    patch_size: 2,
-    scale_factor_spatial: 16,
-    scale_factor_temporal: 4,
-    temperal_downsample: [false, true, true],
-    z_dim: 48,
-  };
+  return { ...tinyVaeConfig(), base_dim: 160, decoder_base_dim: 256 };
 }
