@@ -1,11 +1,12 @@
 /**
  * Peak memory of VAE decoding as the video grows: converts the tiny fixture VAE (float32) once, then decodes
  * T random latent frames at a bigger spatial size on the CPU provider, each measurement in a fresh child
- * process so its peak RSS is its own. Modes: `chunked` (OrtVae.decode: one latent frame per run, caches
- * carried; the output video still accumulates), `streamed` (OrtVae.decodeStream: chunks handed over and
- * dropped), `oneshot` (vae_decoder_full over the whole sequence). Chunked memory stays flat apart from the
- * output itself (outputMB); one-shot grows with T.
- * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes chunked,streamed,oneshot]
+ * process so its peak RSS is its own. Modes: `loop` (OrtVae.decode over vae_decoder_loop: one run, the caches
+ * carried inside it), `chunked` (OrtVae.decode over the chunk graphs: one latent frame per run, caches carried
+ * through the host; the output video still accumulates), `streamed` (OrtVae.decodeStream over the chunk
+ * graphs: chunks handed over and dropped), `oneshot` (vae_decoder_full over the whole sequence). Loop and
+ * chunked memory stay flat apart from the output itself (outputMB); one-shot grows with T.
+ * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes loop,chunked,streamed,oneshot]
  *        [--chunk 1 (latent frames per step run)] [--fixture test/fixtures/cosmos3-tiny] [--threads 0]
  */
 import { execFileSync } from 'node:child_process';
@@ -17,16 +18,19 @@ import { parseArgs } from 'node:util';
 import { convertCheckpoint, readManifest } from '../src/convert/index.js';
 import { OrtVae } from '../src/engine/ort-vae.js';
 
-type Mode = 'chunked' | 'streamed' | 'oneshot';
+type Mode = 'loop' | 'chunked' | 'streamed' | 'oneshot';
 
 interface ChildResult {
   readonly seconds: number;
   readonly openRssMB: number;
   readonly peakRssMB: number;
+  /** Session runs of the decode (1 for loop and oneshot, one per chunk for chunked/streamed). */
+  readonly runs: number;
 }
 
 async function child(modelDir: string, mode: Mode, T: number, H: number, W: number, threads: number, chunk: number): Promise<ChildResult> {
-  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads, decodeChunk: chunk });
+  const graphs = mode === 'loop' ? 'loop' : 'chunked';
+  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads, decodeChunk: chunk, graphs });
   const h = H / vae.spatialFactor;
   const w = W / vae.spatialFactor;
   const data = new Float32Array(vae.zDim * T * h * w);
@@ -39,12 +43,13 @@ async function child(modelDir: string, mode: Mode, T: number, H: number, W: numb
   if (mode === 'oneshot') await vae.decodeOneShot({ data: latent.data.slice(0, vae.zDim * h * w), shape: [1, vae.zDim, 1, h, w] }); // open the session
   const openRssMB = process.memoryUsage().rss / 2 ** 20;
   const t0 = performance.now();
-  if (mode === 'chunked') await vae.decode(latent);
+  if (mode === 'chunked' || mode === 'loop') await vae.decode(latent);
   else if (mode === 'streamed') await vae.decodeStream(latent, () => {});
   else await vae.decodeOneShot(latent);
   const seconds = (performance.now() - t0) / 1000;
+  const runs = mode === 'oneshot' ? 1 : vae.lastRun.runs;
   await vae.release();
-  return { seconds, openRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024 };
+  return { seconds, openRssMB, peakRssMB: process.resourceUsage().maxRSS / 1024, runs };
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
@@ -53,7 +58,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     options: {
       frames: { type: 'string', default: '2,4,8,16' },
       size: { type: 'string', default: '256x448' },
-      modes: { type: 'string', default: 'chunked,streamed,oneshot' },
+      modes: { type: 'string', default: 'loop,chunked,streamed,oneshot' },
       fixture: { type: 'string', default: 'test/fixtures/cosmos3-tiny' },
       threads: { type: 'string', default: '0' },
       chunk: { type: 'string', default: '1' },
@@ -79,7 +84,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const res = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop()!) as ChildResult;
         const pixelFrames = 4 * (T - 1) + 1;
         process.stdout.write(JSON.stringify({
-          bench: 'vae-memory', device: 'cpu', mode, chunkLatentFrames: mode === 'oneshot' ? T : chunk, latentFrames: T, pixelFrames, height: H, width: W,
+          bench: 'vae-memory', device: 'cpu', mode, chunkLatentFrames: mode === 'oneshot' ? T : mode === 'loop' ? 1 : chunk, latentFrames: T, pixelFrames, height: H, width: W, runs: res.runs,
           seconds: +res.seconds.toFixed(2), peakRssMB: Math.round(res.peakRssMB), openRssMB: Math.round(res.openRssMB),
           outputMB: mode === 'streamed' ? 0 : +((3 * pixelFrames * H * W * 4) / 2 ** 20).toFixed(1),
         }) + '\n');

@@ -3,7 +3,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ModelManifestError } from '../shared/index.js';
 
-export const CONVERTER_VERSION = '0.1.0';
+/**
+ * Version of the converter's output. Bumped when the graphs a model folder holds change, so the embedded tiny
+ * model is rebuilt (src/convert/tiny/ensure.ts). 0.2.0: the VAE Loop graphs (vae_encoder_loop, vae_decoder_loop).
+ */
+export const CONVERTER_VERSION = '0.2.0';
 export const MANIFEST_FILE = 'manifest.json';
 
 const IoSchema = z.object({

@@ -5,11 +5,13 @@ import type { VaeCodec } from '../pipeline/networks.js';
 import { OrtSession, type DeviceSpec } from './ort/index.js';
 
 /**
- * The Wan2.2 VAE over the converted chunk graphs (docs/graphs.md, "VAE graphs"). Encoding runs pixel frame 0
- * through `vae_encoder_first`, then chunks of 4 frames through `vae_encoder_step`; decoding runs one latent
- * frame at a time (`vae_decoder_first`, then `vae_decoder_step`); both chunk lengths can be raised. Each run hands its `cache_out.*` tensors to
- * the next as `cache_in.*` and the previous ones are dropped, so memory is bounded by one chunk and its caches,
- * not by the video; only the output accumulates.
+ * The Wan2.2 VAE over the converted graphs (docs/graphs.md, "VAE graphs"). Encoding runs pixel frame 0, then
+ * chunks of 4 frames; decoding runs one latent frame at a time, the causal caches carried from chunk to chunk.
+ * With the Loop graphs (`vae_encoder_loop`, `vae_decoder_loop`; converter 0.2.0 on) that is one session run per
+ * call: the caches stay inside the run (on the device), none crosses the graph boundary. Models converted
+ * before only have the chunk graphs (`vae_*_first`, `vae_*_step`): then each chunk is a run that hands its
+ * `cache_out.*` tensors to the next as `cache_in.*` through the host (chunk lengths can be raised there).
+ * Either way memory is bounded by one chunk and its caches, not by the video; only the output accumulates.
  */
 
 type Feeds = Record<string, HostTensor<TensorData>>;
@@ -24,15 +26,29 @@ export interface OrtVaeOptions {
   readonly decodeChunk?: number;
   /** Latent frames (of 4 pixel frames each) per encoder step run after frame 0 (default 1). */
   readonly encodeChunk?: number;
+  /**
+   * 'loop' (default when the manifest has the Loop graphs): one run per call. 'chunked': one run per chunk
+   * over the chunk graphs (the only way for models converted before 0.2.0; tests and benchmarks). The chunk
+   * sizes above apply to 'chunked' only; the Loop graphs run the reference's chunks.
+   */
+  readonly graphs?: VaeGraphs;
 }
+
+export type VaeGraphs = 'loop' | 'chunked';
 
 /** What the last encode/decode did (tests and benchmarks). */
 export interface VaeRunStats {
+  readonly graphs: VaeGraphs;
+  /** Session runs. */
+  readonly runs: number;
+  /** Causal chunks (inside the one run with the Loop graphs). */
   readonly chunks: number;
-  /** Largest total size of the caches carried between two chunks, in bytes. */
+  /** Largest total size of the caches carried between two runs through the host, in bytes (0 with the Loop graphs). */
   readonly peakCacheBytes: number;
 }
 
+const LOOP_GRAPHS = ['vae_encoder_loop', 'vae_decoder_loop'] as const;
+const CHUNK_GRAPHS = ['vae_encoder_first', 'vae_encoder_step', 'vae_decoder_first', 'vae_decoder_step'] as const;
 const CACHE_IN = 'cache_in.';
 const CACHE_OUT = 'cache_out.';
 
@@ -40,6 +56,11 @@ function graphOf(manifest: Manifest, name: VaeGraphName): ManifestGraph {
   const g = manifest.graphs[name];
   if (!g) throw new ModelManifestError(name, 'graph is missing from manifest.json (convert the checkpoint again)');
   return g;
+}
+
+/** The Loop graphs when asked for or, by default, when the manifest has them. */
+function graphsFor(manifest: Manifest, opts: OrtVaeOptions): VaeGraphs {
+  return opts.graphs ?? (LOOP_GRAPHS.every((n) => manifest.graphs[n]) ? 'loop' : 'chunked');
 }
 
 /** The cache names a 'first' graph writes must be the ones its 'step' graph reads. */
@@ -84,9 +105,13 @@ export class OrtVae implements VaeCodec {
   readonly #manifest: Manifest;
   readonly #opts: OrtVaeOptions;
   readonly #sessions = new Map<VaeGraphName, OrtSession>();
-  #stats: VaeRunStats = { chunks: 0, peakCacheBytes: 0 };
+  #stats: VaeRunStats;
+  /** Which graphs encode and decode run. */
+  readonly graphs: VaeGraphs;
 
   private constructor(modelDir: string, manifest: Manifest, opts: OrtVaeOptions, cfg: { mean: number[]; std: number[]; z: number; sf: number; tf: number }) {
+    this.graphs = graphsFor(manifest, opts);
+    this.#stats = { graphs: this.graphs, runs: 0, chunks: 0, peakCacheBytes: 0 };
     this.#modelDir = modelDir;
     this.#manifest = manifest;
     this.#opts = opts;
@@ -97,19 +122,24 @@ export class OrtVae implements VaeCodec {
     this.temporalFactor = cfg.tf;
   }
 
-  /** Open the four chunk graphs (the whole-sequence ones open on first use). */
+  /** Open the two Loop graphs, or the four chunk graphs (the whole-sequence ones open on first use). */
   static async open(modelDir: string, manifest: Manifest, opts: OrtVaeOptions): Promise<OrtVae> {
     const cfgFile = path.join(modelDir, 'vae', 'config.json');
     const cfg = await readConfig(cfgFile, VaeConfigSchema);
     const dims = vaeDims(cfg, cfgFile);
-    checkCachePair(manifest, 'vae_encoder_first', 'vae_encoder_step');
-    checkCachePair(manifest, 'vae_decoder_first', 'vae_decoder_step');
+    const loop = graphsFor(manifest, opts) === 'loop';
+    if (loop) {
+      for (const name of LOOP_GRAPHS) graphOf(manifest, name);
+    } else {
+      checkCachePair(manifest, 'vae_encoder_first', 'vae_encoder_step');
+      checkCachePair(manifest, 'vae_decoder_first', 'vae_decoder_step');
+    }
     for (const k of [opts.decodeChunk, opts.encodeChunk]) {
       if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new RangeError(`OrtVae: chunk sizes must be positive integers, got ${k}`);
     }
     const vae = new OrtVae(modelDir, manifest, opts, { mean: cfg.latents_mean, std: cfg.latents_std, z: cfg.z_dim, sf: dims.spatialFactor, tf: dims.temporalFactor });
     try {
-      for (const name of ['vae_encoder_first', 'vae_encoder_step', 'vae_decoder_first', 'vae_decoder_step'] as const) await vae.#session(name);
+      for (const name of loop ? LOOP_GRAPHS : CHUNK_GRAPHS) await vae.#session(name);
     } catch (err) {
       await vae.release();
       throw err;
@@ -170,12 +200,20 @@ export class OrtVae implements VaeCodec {
       caches = next; // the previous chunk's caches are dropped here
       peak = Math.max(peak, bytes);
     }
-    this.#stats = { chunks, peakCacheBytes: peak };
+    this.#stats = { graphs: 'chunked', runs: chunks, chunks, peakCacheBytes: peak };
+  }
+
+  /** One run of a Loop graph over the whole sequence (`chunks` causal chunks inside). */
+  async #loop(name: (typeof LOOP_GRAPHS)[number], input: string, x: HostTensor, output: string, chunks: number): Promise<HostTensor> {
+    const out = await (await this.#session(name)).run({ [input]: x });
+    this.#stats = { graphs: 'loop', runs: 1, chunks, peakCacheBytes: 0 };
+    return out[output] as HostTensor;
   }
 
   /** pixels [1, 3, F, H, W] in [-1, 1], F = 4k+1 → raw posterior mean [1, z, k+1, H/16, W/16]. */
   async encode(pixels: HostTensor): Promise<HostTensor> {
     const T = this.#checkPixels(pixels);
+    if (this.graphs === 'loop') return this.#loop('vae_encoder_loop', 'pixels', pixels, 'mu', T);
     const [, , , H, W] = pixels.shape;
     const h = H / this.spatialFactor;
     const w = W / this.spatialFactor;
@@ -191,6 +229,7 @@ export class OrtVae implements VaeCodec {
   /** raw latent [1, z, T, h, w] → pixels [1, 3, 4(T−1)+1, 16h, 16w] clamped to [-1, 1]. */
   async decode(latent: HostTensor): Promise<HostTensor> {
     this.#checkLatent(latent);
+    if (this.graphs === 'loop') return this.#loop('vae_decoder_loop', 'latent', latent, 'pixels', latent.shape[2]);
     const [, , T, h, w] = latent.shape;
     const F = this.temporalFactor * (T - 1) + 1;
     const H = h * this.spatialFactor;
@@ -202,10 +241,15 @@ export class OrtVae implements VaeCodec {
 
   /**
    * Decode chunk by chunk, handing each chunk's pixels [1, 3, 1 or 4k, 16h, 16w] and its first frame index to
-   * `onFrames` (awaited before the next chunk runs) instead of accumulating the video.
+   * `onFrames` (awaited before the next chunk runs) instead of accumulating the video. With the Loop graphs
+   * the whole video is one run, handed over once.
    */
   async decodeStream(latent: HostTensor, onFrames: (pixels: HostTensor, firstFrame: number) => void | Promise<void>): Promise<void> {
     this.#checkLatent(latent);
+    if (this.graphs === 'loop') {
+      await onFrames(await this.decode(latent), 0);
+      return;
+    }
     const tf = this.temporalFactor;
     const spans = chunkSpans(latent.shape[2], this.#opts.decodeChunk ?? 1);
     await this.#chunked('vae_decoder_first', 'vae_decoder_step', 'latent', 'pixels', spans.length,

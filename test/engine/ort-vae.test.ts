@@ -31,13 +31,16 @@ describe('OrtVae', () => {
   let out: string;
   let manifest: Manifest;
   let vae: OrtVae;
+  let chunked: OrtVae;
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortvae-'));
     manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
     vae = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1 });
+    chunked = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, graphs: 'chunked' });
   });
   afterAll(async () => {
     await vae?.release();
+    await chunked?.release();
     await rm(out, { recursive: true, force: true });
   });
 
@@ -67,38 +70,70 @@ describe('OrtVae', () => {
     await expect(vae.decode(noise([1, 47, 1, 1, 1], 7))).rejects.toThrow(RangeError);
   });
 
-  it('carries a bounded set of caches: one chunk per latent frame, cache size independent of length', async () => {
+  it('runs the Loop graphs by default: one run per call, a prefix of the latent decodes to a prefix of the video', async () => {
+    expect(vae.graphs).toBe('loop');
     const latent = noise([1, 48, 6, 1, 2], 8);
     const full = await vae.decode(latent);
-    const long = vae.lastRun;
-    expect(long.chunks).toBe(6);
+    expect(vae.lastRun).toEqual({ graphs: 'loop', runs: 1, chunks: 6, peakCacheBytes: 0 });
     const short = await vae.decode({ data: leading(latent, 2), shape: [1, 48, 2, 1, 2] });
-    expect(vae.lastRun.chunks).toBe(2);
-    expect(vae.lastRun.peakCacheBytes).toBe(long.peakCacheBytes);
+    expect(relL2(leading(full, 5), short.data)).toBeLessThan(1e-6);
+    expect(relL2(full.data, (await chunked.decode(latent)).data)).toBeLessThan(1e-5);
+    const frames: number[] = [];
+    await vae.decodeStream(latent, (pix, f0) => {
+      frames.push(f0, pix.shape[2]);
+    });
+    expect(frames).toEqual([0, 21]); // one run, handed over once
+    const pixels = noise([1, 3, 13, 16, 16], 9);
+    expect(relL2((await vae.encode(pixels)).data, (await chunked.encode(pixels)).data)).toBeLessThan(1e-5);
+    expect(vae.lastRun.runs).toBe(1);
+  });
+
+  it('falls back to the chunk graphs for a model converted without the Loop graphs', async () => {
+    const { vae_decoder_loop: _d, vae_encoder_loop: _e, ...graphs } = manifest.graphs;
+    const old = { ...manifest, graphs };
+    const v = await OrtVae.open(out, old, { device: 'cpu', threads: 1 });
+    try {
+      expect(v.graphs).toBe('chunked');
+      await v.decode(noise([1, 48, 2, 1, 1], 13));
+      expect(v.lastRun).toMatchObject({ graphs: 'chunked', runs: 2, chunks: 2 });
+    } finally {
+      await v.release();
+    }
+    await expect(OrtVae.open(out, old, { device: 'cpu', graphs: 'loop' })).rejects.toMatchObject({ code: 'C3S_ERR_MODEL_MANIFEST' });
+  });
+
+  it('chunk graphs: carry a bounded set of caches, one run per latent frame, cache size independent of length', async () => {
+    const latent = noise([1, 48, 6, 1, 2], 8);
+    const full = await chunked.decode(latent);
+    const long = chunked.lastRun;
+    expect(long.chunks).toBe(6);
+    const short = await chunked.decode({ data: leading(latent, 2), shape: [1, 48, 2, 1, 2] });
+    expect(chunked.lastRun.chunks).toBe(2);
+    expect(chunked.lastRun.peakCacheBytes).toBe(long.peakCacheBytes);
     expect(long.peakCacheBytes).toBeGreaterThan(0);
     // causal: a prefix of the latent decodes to a prefix of the video
     expect(relL2(leading(full, 5), short.data)).toBeLessThan(1e-6);
 
     const pixels = noise([1, 3, 13, 16, 16], 9);
-    const mu = await vae.encode(pixels);
-    const encLong = vae.lastRun;
+    const mu = await chunked.encode(pixels);
+    const encLong = chunked.lastRun;
     expect(encLong.chunks).toBe(4);
-    const mu2 = await vae.encode({ data: leading(pixels, 5), shape: [1, 3, 5, 16, 16] });
-    expect(vae.lastRun.peakCacheBytes).toBe(encLong.peakCacheBytes);
+    const mu2 = await chunked.encode({ data: leading(pixels, 5), shape: [1, 3, 5, 16, 16] });
+    expect(chunked.lastRun.peakCacheBytes).toBe(encLong.peakCacheBytes);
     expect(relL2(leading(mu, 2), mu2.data)).toBeLessThan(1e-6);
   });
 
-  it('gives the same result with longer step chunks (fewer runs, same caches)', async () => {
-    const wide = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, decodeChunk: 3, encodeChunk: 2 });
+  it('chunk graphs: give the same result with longer step chunks (fewer runs, same caches)', async () => {
+    const wide = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, decodeChunk: 3, encodeChunk: 2, graphs: 'chunked' });
     try {
       const latent = noise([1, 48, 6, 1, 2], 10);
-      const ref = await vae.decode(latent);
+      const ref = await chunked.decode(latent);
       const got = await wide.decode(latent);
       expect(wide.lastRun.chunks).toBe(3); // frame 0, then 1..3 and 4..5
-      expect(wide.lastRun.peakCacheBytes).toBe(vae.lastRun.peakCacheBytes);
+      expect(wide.lastRun.peakCacheBytes).toBe(chunked.lastRun.peakCacheBytes);
       expect(relL2(got.data, ref.data)).toBeLessThan(1e-6);
       const pixels = noise([1, 3, 13, 16, 16], 12);
-      expect(relL2((await wide.encode(pixels)).data, (await vae.encode(pixels)).data)).toBeLessThan(1e-6);
+      expect(relL2((await wide.encode(pixels)).data, (await chunked.encode(pixels)).data)).toBeLessThan(1e-6);
       expect(wide.lastRun.chunks).toBe(3);
     } finally {
       await wide.release();

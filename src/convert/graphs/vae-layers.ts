@@ -1,4 +1,4 @@
-import { float, ONNX_DTYPE_BYTES, OnnxDataType, tensorAttr, type Dim, type GraphBuilder } from '../onnx/index.js';
+import { ONNX_DTYPE_BYTES, OnnxDataType, tensorAttr, type Dim, type GraphBuilder } from '../onnx/index.js';
 import type { ComputeDtype, WeightTable } from '../weights.js';
 
 /**
@@ -10,9 +10,15 @@ import type { ComputeDtype, WeightTable } from '../weights.js';
  * - 'full':  the whole sequence in one pass (zero left padding, frame 0 bypassing temporal resampling).
  * 'first' graphs create the caches (zeros where the README says so) and output them, so the runner never
  * needs their shapes. Only Conv pads pad space or time (no 5D Pad); norm statistics are float32.
+ * With `cacheIo: 'loop'` the caches are a Loop body's carried state in the compute dtype instead of float32
+ * graph I/O: 'step' reads them from inputs of `stateScope` (the body) and both modes end each written cache at
+ * frame `cacheEnd` (0 on the last iteration, so the Loop's final state is empty and costs no copy).
  */
 
 export type ChunkMode = 'first' | 'step' | 'full';
+
+/** 'graph': float32 `cache_in.*` / `cache_out.*` graph I/O; 'loop': compute-dtype values for a Loop. */
+export type CacheIo = 'graph' | 'loop';
 
 /** An activation: value name, channels, static frame count (null when dynamic) and spatial level. */
 export interface Act {
@@ -23,17 +29,31 @@ export interface Act {
   readonly level: number;
 }
 
-interface CacheOut {
+/** A cache written by a temporal layer: layer name (`cache_out.` prefix in 'graph' I/O), value, dims. */
+export interface CacheOut {
   readonly name: string;
   readonly value: string;
   readonly dims: readonly Dim[];
+  /** Frames kept (2, or 1 for the encoder's temporal down). */
+  readonly k: number;
+}
+
+export interface VaeLayersOptions {
+  readonly cacheIo?: CacheIo;
+  /** 'loop': the graph whose inputs carry the caches read (default: the layers' own graph). */
+  readonly stateScope?: GraphBuilder;
+  /** 'loop': int64 [1] end frame of every cache written (default: all frames). */
+  readonly cacheEnd?: string;
 }
 
 export class VaeLayers {
   readonly #cd: number;
   readonly #made = new Set<string>();
   readonly #cacheOuts: CacheOut[] = [];
+  readonly #cacheIns: CacheOut[] = [];
   readonly #consts = new Map<string, string>();
+  readonly #opts: VaeLayersOptions;
+  readonly cacheIo: CacheIo;
 
   constructor(
     readonly g: GraphBuilder,
@@ -42,8 +62,11 @@ export class VaeLayers {
     readonly mode: ChunkMode,
     /** Symbolic [H, W] dims at a spatial level (for cache I/O declarations). */
     readonly hw: (level: number) => readonly [Dim, Dim],
+    opts: VaeLayersOptions = {},
   ) {
     this.#cd = OnnxDataType[dtype];
+    this.cacheIo = opts.cacheIo ?? 'graph';
+    this.#opts = opts;
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -54,7 +77,7 @@ export class VaeLayers {
     const shape = dims ?? p.shape;
     if (shape.reduce((a, b) => a * b, 1) !== p.shape.reduce((a, b) => a * b, 1)) throw new RangeError(`VAE weight ${name}: view [${shape.join(',')}] of [${p.shape.join(',')}]`);
     if (!this.#made.has(name)) {
-      this.g.initializer(name, p.dtype, shape, p.ref);
+      if (!this.g.hasInitializer(name)) this.g.initializer(name, p.dtype, shape, p.ref);
       this.#made.add(name);
     }
     return name;
@@ -98,21 +121,59 @@ export class VaeLayers {
     return this.g.op('ConstantOfShape', [shape], { value: tensorAttr(this.dtype, [1], new Uint8Array(ONNX_DTYPE_BYTES[this.dtype])) });
   }
 
-  /** Cache read (step mode): declares `cache_in.<name>` [1, c, k, H, W] float32. */
+  /** Cache read (step mode): declares `cache_in.<name>` [1, c, k, H, W] float32 (or a compute-dtype Loop state input). */
   cacheIn(name: string, x: Act, k: number): string {
     const [h, w] = this.hw(x.level);
+    if (this.cacheIo === 'loop') {
+      const dims = [1, x.c, `cache${k}`, h, w];
+      const scope = this.#opts.stateScope ?? this.g;
+      const v = scope.input(scope.fresh('cache_in'), this.dtype, dims);
+      this.#cacheIns.push({ name, value: v, dims, k });
+      return v;
+    }
+    this.#cacheIns.push({ name, value: `cache_in.${name}`, dims: [1, x.c, k, h, w], k });
     return this.toCompute(this.g.input(`cache_in.${name}`, 'float32', [1, x.c, k, h, w]));
   }
 
-  /** Cache write ('first' and 'step'): `cache_out.<name>` [1, c, k, H, W] float32, declared by finish(). */
-  cacheOut(name: string, value: string, x: Act, k: number): void {
-    const [h, w] = this.hw(x.level);
-    this.#cacheOuts.push({ name: `cache_out.${name}`, value: this.toF32(value), dims: [1, x.c, k, h, w] });
+  /** The last k frames of x: a step's updated cache (in 'loop' I/O up to `cacheEnd`). */
+  tail(x: string, k: number): string {
+    const end = this.cacheIo === 'loop' && this.#opts.cacheEnd ? this.#opts.cacheEnd : this.g.i64([2 ** 62]);
+    return this.g.op('Slice', [x, this.g.i64([-k]), end, this.g.i64([2])]);
   }
 
-  /** Declare the cache outputs (after the main output, in forward order). */
-  finish(): void {
-    for (const c of this.#cacheOuts) this.g.output(c.value, c.name, 'float32', c.dims);
+  /** Cache write ('first' and 'step'): `cache_out.<name>` [1, c, k, H, W] float32 (declared by finish()), or Loop state. */
+  cacheOut(name: string, value: string, x: Act, k: number): void {
+    const [h, w] = this.hw(x.level);
+    if (this.cacheIo === 'graph') {
+      this.#cacheOuts.push({ name: `cache_out.${name}`, value: this.toF32(value), dims: [1, x.c, k, h, w], k });
+      return;
+    }
+    const end = this.#opts.cacheEnd;
+    const v = this.mode === 'first' && end ? this.g.op('Slice', [value, this.g.i64([0]), end, this.g.i64([2])]) : value;
+    this.#cacheOuts.push({ name, value: v, dims: [1, x.c, `cache${k}`, h, w], k });
+  }
+
+  /** The caches read (step mode), in the order of the inputs they declared. */
+  get cacheReads(): readonly CacheOut[] {
+    return this.#cacheIns;
+  }
+
+  /**
+   * Declare the cache outputs: after the main output in forward order ('graph'), or, as a Loop body's (branch's)
+   * carried outputs, in the order of `order` (default: the order the caches were read).
+   */
+  finish(order: readonly string[] = this.#cacheIns.map((c) => c.name)): void {
+    if (this.cacheIo === 'graph') {
+      for (const c of this.#cacheOuts) this.g.output(c.value, c.name, 'float32', c.dims);
+      return;
+    }
+    const byName = new Map(this.#cacheOuts.map((c) => [c.name, c]));
+    if (byName.size !== order.length) throw new Error(`VaeLayers: ${byName.size} caches written, ${order.length} carried`);
+    for (const name of order) {
+      const c = byName.get(name);
+      if (!c) throw new Error(`VaeLayers: the cache of ${name} is not written`);
+      this.g.output(c.value, c.value, this.dtype, c.dims);
+    }
   }
 
   // ------------------------------------------------------------------ per-position layers
@@ -156,7 +217,7 @@ export class VaeLayers {
     const B = this.weight(`${prefix}.bias`);
     if (this.mode === 'step') {
       const xc = this.concatT([this.cacheIn(prefix, x, 2), x.v]);
-      this.cacheOut(prefix, this.frames(xc, -2, 2 ** 62), x, 2);
+      this.cacheOut(prefix, this.tail(xc, 2), x, 2);
       return { ...x, c: out, v: g.op('Conv', [xc, W, B], { pads: [0, 1, 1, 0, 1, 1] }) };
     }
     if (this.mode === 'first') {
@@ -178,7 +239,7 @@ export class VaeLayers {
     }
     if (this.mode === 'step') {
       const xc = this.concatT([this.cacheIn(prefix, x, 1), x.v]);
-      this.cacheOut(prefix, this.frames(x.v, -1, 2 ** 62), x, 1);
+      this.cacheOut(prefix, this.tail(x.v, 1), x, 1);
       return { ...x, t: x.t === null ? null : x.t / 2, v: g.op('Conv', [xc, W, B], { strides: [2, 1, 1] }) };
     }
     // full: two zero frames on the left make output j read frames 2j−2..2j; output 0 is replaced by frame 0
@@ -200,7 +261,7 @@ export class VaeLayers {
     }
     if (this.mode === 'step') {
       const xc = this.concatT([this.cacheIn(prefix, x, 2), x.v]);
-      this.cacheOut(prefix, this.frames(xc, -2, 2 ** 62), x, 2);
+      this.cacheOut(prefix, this.tail(xc, 2), x, 2);
       return { ...x, t: x.t === null ? null : 2 * x.t, v: this.interleave(g.op('Conv', [xc, W, B]), x.c) };
     }
     // full: zero frame 0 so the conv of frames 1.. sees zero history; drop the 2 frames output 0 made
@@ -236,51 +297,5 @@ export class VaeLayers {
     const W = this.weight(`${prefix}.weight`, [x.c, x.c, 1, 3, 3]);
     const v = g.op('Conv', [up, W, this.weight(`${prefix}.bias`)], { pads: [0, 1, 1, 0, 1, 1] });
     return { ...x, v, level: x.level - 1 };
-  }
-
-  // ------------------------------------------------------------------ attention
-
-  /**
-   * Mid-block attention: per frame, one head over the H·W positions (frames are the batch of
-   * com.microsoft.MultiHeadAttention, so scores are [T, N, N]: one frame's in every chunk graph).
-   */
-  attention(x: Act, prefix: string): Act {
-    const g = this.g;
-    const d = x.c;
-    const u = this.norm(x, `${prefix}.norm.gamma`);
-    const rows = g.op('Transpose', [g.op('Reshape', [u.v, g.i64([d, -1])])], { perm: [1, 0] }); // [T·N, d]
-    const qkv = g.op('Gemm', [rows, this.weight(`${prefix}.to_qkv.weight`, [3 * d, d]), this.weight(`${prefix}.to_qkv.bias`)], { transB: 1 }); // [T·N, 3d]
-    const T = this.dims(x.v, 2, 3);
-    const qkv3 = g.op('Reshape', [qkv, g.op('Concat', [T, g.i64([-1, 3 * d])], { axis: 0 })]); // [T, N, 3d]
-    const [q, k, v] = g.node('Split', [qkv3, g.i64([d, d, d])], { axis: 2 }, { outputs: 3 });
-    const o = g.op('MultiHeadAttention', [q, k, v], { num_heads: 1, scale: float(1 / Math.sqrt(d)) }, { domain: 'com.microsoft' }); // [T, N, d]
-    const p = g.op('Gemm', [g.op('Reshape', [o, g.i64([-1, d])]), this.weight(`${prefix}.proj.weight`, [d, d]), this.weight(`${prefix}.proj.bias`)], { transB: 1 });
-    const back = g.op('Reshape', [g.op('Transpose', [p], { perm: [1, 0] }), this.dims(x.v, 0, 5)]); // [1, d, T, H, W]
-    return { ...x, v: g.op('Add', [back, x.v]) };
-  }
-
-  // ------------------------------------------------------------------ pixel patches
-
-  /** [1, 3, F, pH, pW] → [1, 3p², F, H, W], channel c·p² + dx·p + dy. */
-  patchify(pix: string, p: number, t: number | null): Act {
-    const g = this.g;
-    if (p === 1) return { v: pix, c: 3, t, level: 0 };
-    const hw = g.op('Div', [this.dims(pix, 3, 5), g.i64([p, p])]);
-    const [h, w] = g.node('Split', [hw, g.i64([1, 1])], { axis: 0 }, { outputs: 2 });
-    const f = this.dims(pix, 2, 3);
-    const x7 = g.op('Reshape', [pix, g.op('Concat', [g.i64([1, 3]), f, h, g.i64([p]), w, g.i64([p])], { axis: 0 })]); // [1, 3, F, H, dy, W, dx]
-    const t7 = g.op('Transpose', [x7], { perm: [0, 1, 6, 4, 2, 3, 5] }); // [1, 3, dx, dy, F, H, W]
-    return { v: g.op('Reshape', [t7, g.op('Concat', [g.i64([1, 3 * p * p]), f, hw], { axis: 0 })]), c: 3 * p * p, t, level: 0 };
-  }
-
-  /** Inverse of patchify: [1, 3p², F, H, W] → [1, 3, F, pH, pW]. */
-  unpatchify(x: string, p: number): string {
-    const g = this.g;
-    if (p === 1) return x;
-    const fhw = this.dims(x, 2, 5);
-    const x7 = g.op('Reshape', [x, g.op('Concat', [g.i64([1, 3, p, p]), fhw], { axis: 0 })]); // [1, 3, dx, dy, F, H, W]
-    const t7 = g.op('Transpose', [x7], { perm: [0, 1, 4, 5, 3, 6, 2] }); // [1, 3, F, H, dy, W, dx]
-    const f = this.dims(x, 2, 3);
-    return g.op('Reshape', [t7, g.op('Concat', [g.i64([1, 3]), f, g.op('Mul', [this.dims(x, 3, 5), g.i64([p, p])])], { axis: 0 })]);
   }
 }

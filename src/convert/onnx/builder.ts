@@ -10,15 +10,18 @@ export interface ExternalRef {
   readonly length: number;
 }
 
-/** Attribute values: integers → INT(S), `float()`-wrapped → FLOAT(S), strings → STRING, tensors → TENSOR. */
-export type AttrValue = number | bigint | string | readonly number[] | FloatAttr | FloatsAttr | TensorAttr;
+/** Attribute values: integers → INT(S), `float()`-wrapped → FLOAT(S), strings → STRING, tensors → TENSOR, `graph()` → GRAPH. */
+export type AttrValue = number | bigint | string | readonly number[] | FloatAttr | FloatsAttr | TensorAttr | GraphAttr;
 interface FloatAttr { readonly kind: 'float'; readonly value: number }
 interface FloatsAttr { readonly kind: 'floats'; readonly value: readonly number[] }
 interface TensorAttr { readonly kind: 'tensor'; readonly dtype: OnnxDtype; readonly dims: readonly number[]; readonly data: Uint8Array }
+interface GraphAttr { readonly kind: 'graph'; readonly graph: object }
 
 export const float = (value: number): FloatAttr => ({ kind: 'float', value });
 export const floats = (value: readonly number[]): FloatsAttr => ({ kind: 'floats', value });
 export const tensorAttr = (dtype: OnnxDtype, dims: readonly number[], data: Uint8Array): TensorAttr => ({ kind: 'tensor', dtype, dims, data });
+/** A subgraph attribute (Loop `body`, If branches): the finished child builder, serialized when the node is added. */
+export const graph = (body: GraphBuilder): GraphAttr => ({ kind: 'graph', graph: body.graphProto() });
 
 export interface NodeOptions {
   readonly domain?: string;
@@ -30,9 +33,15 @@ export interface NodeOptions {
 
 interface ValueInfo { readonly name: string; readonly dtype: OnnxDtype; readonly dims: readonly Dim[] }
 
-/** A typed, minimal ONNX graph builder: values are named by strings, every helper returns output names. */
+/**
+ * A typed, minimal ONNX graph builder: values are named by strings, every helper returns output names.
+ * `subgraph()` gives a child builder for a control-flow body: its value names come from the root's counters
+ * under the child's prefix (no collisions with the outer graph), and its initializers and constants are put in
+ * the root graph, which the body reads by name from the outer scope (ONNX allows it; weights stay shared).
+ */
 export class GraphBuilder {
   readonly name: string;
+  readonly #root: GraphBuilder | null;
   readonly #nodes: object[] = [];
   readonly #initializers: object[] = [];
   readonly #initNames = new Set<string>();
@@ -42,12 +51,20 @@ export class GraphBuilder {
   readonly #counters = new Map<string, number>();
   readonly #domains = new Set<string>();
 
-  constructor(name: string) {
+  constructor(name: string, root: GraphBuilder | null = null) {
     this.name = name;
+    this.#root = root;
   }
 
-  /** A fresh value name with a readable prefix. */
+  /** A child builder for a subgraph body; `name` prefixes its fresh value names. */
+  subgraph(name: string): GraphBuilder {
+    const root = this.#root ?? this;
+    return new GraphBuilder(root.fresh(name), root);
+  }
+
+  /** A fresh value name with a readable prefix (unique across the root graph and all its subgraphs). */
   fresh(prefix: string): string {
+    if (this.#root) return this.#root.fresh(`${this.name}/${prefix}`);
     const n = this.#counters.get(prefix) ?? 0;
     this.#counters.set(prefix, n + 1);
     return n === 0 ? prefix : `${prefix}_${n}`;
@@ -66,6 +83,7 @@ export class GraphBuilder {
 
   /** An initializer with inline bytes or an external-data reference. */
   initializer(name: string, dtype: OnnxDtype, dims: readonly number[], data: Uint8Array | ExternalRef): string {
+    if (this.#root) return this.#root.initializer(name, dtype, dims, data);
     if (this.#initNames.has(name)) throw new Error(`GraphBuilder: initializer ${name} defined twice`);
     const expected = dims.reduce((a, b) => a * b, 1) * ONNX_DTYPE_BYTES[dtype];
     const length = data instanceof Uint8Array ? data.byteLength : data.length;
@@ -90,6 +108,7 @@ export class GraphBuilder {
 
   /** A small constant initializer (deduplicated by value). */
   constant(values: ArrayLike<number> | ArrayLike<bigint>, dtype: OnnxDtype, dims: readonly number[]): string {
+    if (this.#root) return this.#root.constant(values, dtype, dims);
     const bytes = encodeValues(values, dtype);
     const key = `${dtype}|${dims.join(',')}|${Buffer.from(bytes).toString('base64')}`;
     const hit = this.#constCache.get(key);
@@ -97,6 +116,11 @@ export class GraphBuilder {
     const name = this.initializer(this.fresh('const'), dtype, dims, bytes);
     this.#constCache.set(key, name);
     return name;
+  }
+
+  /** Whether an initializer of this name exists (in the root graph). */
+  hasInitializer(name: string): boolean {
+    return this.#root ? this.#root.hasInitializer(name) : this.#initNames.has(name);
   }
 
   /** Shorthands for constants: int64 vector and float scalar/vector. */
@@ -113,7 +137,7 @@ export class GraphBuilder {
   /** Add a node; returns its output names. */
   node(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, opts: NodeOptions = {}): string[] {
     const outputs = opts.outputNames ? [...opts.outputNames] : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(opType.toLowerCase()));
-    if (opts.domain) this.#domains.add(opts.domain);
+    if (opts.domain) (this.#root ?? this).#domains.add(opts.domain);
     this.#nodes.push({
       name: opts.name ?? this.fresh(`n_${opType}`),
       opType,
@@ -134,33 +158,30 @@ export class GraphBuilder {
     return this.#nodes.length;
   }
 
+  /** This graph as a GraphProto object (a subgraph's initializers live in its root). */
+  graphProto(): object {
+    return {
+      name: this.name,
+      node: this.#nodes,
+      initializer: this.#initializers,
+      input: this.#inputs.map(valueInfo),
+      output: this.#outputs.map(valueInfo),
+    };
+  }
+
   /** Serialize to ONNX bytes. `opsets` maps domain → version; domains used by nodes must be listed. */
   serialize(opsets: Readonly<Record<string, number>>, meta: { producerVersion: string; metadata?: Record<string, string> }): Uint8Array {
+    if (this.#root) throw new Error(`GraphBuilder: ${this.name} is a subgraph; serialize its root`);
     for (const d of this.#domains) {
       if (!(d in opsets)) throw new Error(`GraphBuilder: domain ${d} used but not in opsets`);
     }
-    const valueInfo = (v: ValueInfo) => ({
-      name: v.name,
-      type: {
-        tensorType: {
-          elemType: OnnxDataType[v.dtype],
-          shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-        },
-      },
-    });
     const model = {
       irVersion: 10,
       producerName: 'cosmos3-serve',
       producerVersion: meta.producerVersion,
       opsetImport: Object.entries(opsets).map(([domain, version]) => ({ domain, version })),
       metadataProps: Object.entries(meta.metadata ?? {}).map(([key, value]) => ({ key, value })),
-      graph: {
-        name: this.name,
-        node: this.#nodes,
-        initializer: this.#initializers,
-        input: this.#inputs.map(valueInfo),
-        output: this.#outputs.map(valueInfo),
-      },
+      graph: this.graphProto(),
     };
     const err = ModelProto.verify(model);
     if (err) throw new Error(`GraphBuilder: invalid model: ${err}`);
@@ -175,6 +196,18 @@ export class GraphBuilder {
   }
 }
 
+function valueInfo(v: ValueInfo): object {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: OnnxDataType[v.dtype],
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
 function encodeAttr(name: string, v: AttrValue): object {
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new TypeError(`attribute ${name}: use float() for the non-integer ${v}`);
@@ -186,7 +219,7 @@ function encodeAttr(name: string, v: AttrValue): object {
     if (!v.every((x) => Number.isInteger(x))) throw new TypeError(`attribute ${name}: use floats() for non-integer lists`);
     return { name, type: AttributeType.INTS, ints: v };
   }
-  const t = v as FloatAttr | FloatsAttr | TensorAttr;
+  const t = v as FloatAttr | FloatsAttr | TensorAttr | GraphAttr;
   switch (t.kind) {
     case 'float':
       return { name, type: AttributeType.FLOAT, f: t.value };
@@ -194,6 +227,8 @@ function encodeAttr(name: string, v: AttrValue): object {
       return { name, type: AttributeType.FLOATS, floats: t.value };
     case 'tensor':
       return { name, type: AttributeType.TENSOR, t: { dataType: OnnxDataType[t.dtype], dims: t.dims, rawData: t.data } };
+    case 'graph':
+      return { name, type: AttributeType.GRAPH, g: t.graph };
   }
 }
 

@@ -48,7 +48,7 @@ describe('VAE graphs against the golden vae_* cases', () => {
     for (const g of VAE_GRAPHS) for (const io of [...manifest.graphs[g].inputs, ...manifest.graphs[g].outputs]) expect(io.dtype).toBe('float32');
   });
 
-  it('matches every vae_* case within 1e-4, chunked and whole-sequence', async () => {
+  it('matches every vae_* case within 1e-4, Loop graphs (the default) and whole-sequence', async () => {
     const cases = (await listCases(FIXTURE)).filter((c) => c.startsWith('vae_'));
     expect(cases.length).toBeGreaterThan(0);
     for (const name of cases) {
@@ -63,8 +63,8 @@ describe('VAE graphs against the golden vae_* cases', () => {
     }
   });
 
-  it('chunked running equals the whole-sequence graphs within 1e-5', async () => {
-    const vae = await OrtVae.open(out, manifest, { device: 'cpu' });
+  it('chunked running (chunk graphs) equals the whole-sequence graphs within 1e-5', async () => {
+    const vae = await OrtVae.open(out, manifest, { device: 'cpu', graphs: 'chunked' });
     const c = await openCase(FIXTURE, 'vae_video');
     try {
       const latent = await c.f32('decode_in_raw');

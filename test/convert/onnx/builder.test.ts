@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, decodeModel, float, encodeValues } from '../../../src/convert/onnx/index.js';
+import { GraphBuilder, decodeModel, float, encodeValues, graph } from '../../../src/convert/onnx/index.js';
 
 describe('GraphBuilder', () => {
   it('builds a graph that ONNX Runtime runs, with constants, attributes and dynamic dims', async () => {
@@ -49,5 +49,48 @@ describe('GraphBuilder', () => {
     const x = g.input('x', 'float32', [1]);
     g.output(g.op('FastGelu', [x], {}, { domain: 'com.microsoft' }), 'y', 'float32', [1]);
     expect(() => g.serialize({ '': 17 }, { producerVersion: '1' })).toThrow(/com.microsoft/);
+  });
+
+  it('builds a Loop whose body reads an outer initializer, carries state and emits a scan output', async () => {
+    const g = new GraphBuilder('loop');
+    const x = g.input('x', 'float32', [1, 'n']);
+    const trips = g.input('trips', 'int64', []);
+    const w = g.initializer('w', 'float32', [1, 2], encodeValues([1, 2], 'float32'));
+    const body = g.subgraph('body');
+    body.input(body.fresh('iter'), 'int64', []);
+    const cond = body.input(body.fresh('cond'), 'bool', []);
+    const state = body.input(body.fresh('state'), 'float32', [1, 'n']);
+    const next = body.op('Add', [state, w]); // outer-scope initializer
+    body.output(cond, body.fresh('cond_out'), 'bool', []);
+    body.output(next, body.fresh('state_out'), 'float32', [1, 'n']);
+    body.output(body.op('Mul', [next, body.scalar(10)]), body.fresh('scan'), 'float32', [1, 'n']);
+    expect(body.inputs.every((v) => v.name.startsWith(`${body.name}/`))).toBe(true);
+    const [final, scan] = g.node('Loop', [trips, '', x], { body: graph(body) }, { outputs: 2 });
+    g.output(final, 'final', 'float32', [1, 'n']);
+    g.output(scan, 'scan', 'float32', ['trips', 1, 'n']);
+    const bytes = g.serialize({ '': 23 }, { producerVersion: 'test' });
+    const m = decodeModel(bytes) as { graph: { initializer: { name: string }[]; node: { opType: string; attribute: { type: number; g: { initializer?: unknown[] } }[] }[] } };
+    expect(m.graph.initializer.map((i) => i.name)).toEqual(expect.arrayContaining(['w']));
+    const loop = m.graph.node.find((n) => n.opType === 'Loop')!;
+    expect(loop.attribute[0].type).toBe(5);
+    expect(loop.attribute[0].g.initializer ?? []).toEqual([]); // the body's constants live in the root graph
+    const s = await ort.InferenceSession.create(bytes);
+    try {
+      const feeds = (n: number) => ({ x: new ort.Tensor('float32', new Float32Array([0.5, -1]), [1, 2]), trips: new ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), []) });
+      const out = await s.run(feeds(3));
+      expect(Array.from(out.final.data as Float32Array)).toEqual([3.5, 5]);
+      expect(out.scan.dims).toEqual([3, 1, 2]);
+      expect(Array.from(out.scan.data as Float32Array)).toEqual([15, 10, 25, 30, 35, 50]);
+      const none = await s.run(feeds(0));
+      expect(Array.from(none.final.data as Float32Array)).toEqual([0.5, -1]);
+      expect(none.scan.dims[0]).toBe(0);
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('refuses to serialize a subgraph on its own', () => {
+    const g = new GraphBuilder('t');
+    expect(() => g.subgraph('b').serialize({ '': 23 }, { producerVersion: '1' })).toThrow(/subgraph/);
   });
 });
