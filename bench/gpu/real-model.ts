@@ -7,9 +7,9 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  bf16ToF32, buildTransformerGraph, CONVERTER_VERSION, placeWeights, SafetensorsReader, TRANSFORMER_OPSETS, transformerWeightSpecs,
-  TransformerConfigSchema, VaeConfigSchema, vaeComponent, writeSafetensors, type ComponentContext, type ComputeDtype,
-  type Manifest, type ManifestGraph, type PlacedWeight, type WeightSpec, type WeightTable,
+  bf16ToF32, buildTransformerGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
+  TransformerConfigSchema, VaeConfigSchema, vaeComponent, vaeWeightSpecs, writeSafetensors, type ComputeDtype,
+  type Manifest, type ManifestGraph, type WeightSpec, type WeightTable,
 } from '../../src/convert/index.js';
 import { generateTinyCheckpoint } from '../../src/convert/tiny/index.js';
 import { REAL_TRANSFORMER_CONFIG, realVaeConfig } from './real-config.js';
@@ -62,13 +62,11 @@ export interface RealModel {
 }
 
 /** `layers.N.x` → the stored `layers.0.x`. */
-function sharedLayerTable(placed: ReadonlyMap<string, PlacedWeight>): WeightTable {
+function sharedLayerTable(placed: WeightTable): WeightTable {
   return {
     get(name) {
       const m = /^layers\.\d+\.(.*)$/.exec(name);
-      const w = placed.get(m ? `layers.0.${m[1]}` : name);
-      if (!w) throw new Error(`weight ${name} not placed`);
-      return w;
+      return placed.get(m ? `layers.0.${m[1]}` : name);
     },
   };
 }
@@ -99,17 +97,14 @@ export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; 
   await writeFile(path.join(dir, 'transformer', 'config.json'), JSON.stringify(REAL_TRANSFORMER_CONFIG));
   configs['transformer/config.json'] = 'transformer/config.json';
 
-  const reader = await SafetensorsReader.open(tfile);
-  const placed = await placeWeights(reader, stored, { outDir: dir, fileBase: 'transformer', computeDtype: opts.dtype, link: true });
-  await reader.close();
+  const ctx = componentContext({
+    checkpoint: ckpt, out: dir, dtype: opts.dtype, link: true, progress: () => {},
+    metadata: { note: 'random weights, layers share one stored layer' }, weightTable: sharedLayerTable,
+  });
+  const table = await ctx.placeWeights('transformer', stored);
   const graphs: Record<string, ManifestGraph> = {};
-  const writeGraph: ComponentContext['writeGraph'] = async (name, component, g, opsets) => {
-    const file = `${name}.onnx`;
-    await writeFile(path.join(dir, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype: opts.dtype, note: 'random weights, layers share one stored layer' } }));
-    return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
-  };
   t0 = performance.now();
-  graphs.transformer = await writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, sharedLayerTable(placed), opts.dtype, { actions: false, sound: false }), TRANSFORMER_OPSETS);
+  graphs.transformer = await ctx.writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, { actions: false, sound: false }), TRANSFORMER_OPSETS);
   opts.log(`built the 36-layer transformer graph in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   if (opts.vae) {
@@ -117,10 +112,8 @@ export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; 
     VaeConfigSchema.parse(vcfgRaw);
     await mkdir(path.join(ckpt, 'vae'), { recursive: true });
     await writeFile(path.join(ckpt, 'vae', 'config.json'), JSON.stringify(vcfgRaw));
-    const { vaeWeightSpecs } = await import('../../src/convert/index.js');
     const vspecs = vaeWeightSpecs(VaeConfigSchema.parse(vcfgRaw));
     await writeBf16Checkpoint(path.join(ckpt, 'vae', 'diffusion_pytorch_model.safetensors'), vspecs);
-    const ctx: ComponentContext = { checkpoint: ckpt, out: dir, dtype: opts.dtype, link: true, progress: () => {}, writeGraph };
     Object.assign(graphs, await vaeComponent.convert(ctx));
     await mkdir(path.join(dir, 'vae'), { recursive: true });
     await writeFile(path.join(dir, 'vae', 'config.json'), JSON.stringify(vcfgRaw));

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     vaeSeconds = (performance.now() - s) / 1000;
     const peak = mem.peakGB();
     emit({ vaeDecode: `${px.shape[2]} frames ${px.shape[4]}x${px.shape[3]}`, seconds: +vaeSeconds.toFixed(2), peakGpuGB: +peak.toFixed(1), baselineGpuGB: +base.toFixed(1), vaeExtraGB: +(peak - base).toFixed(1) });
-    rows.push({ metric: `VAE decode ${px.shape[2]} frames ${px.shape[4]}×${px.shape[3]} (chunks of ${values['vae-chunk']} latent frames)`, value: `${vaeSeconds.toFixed(2)} s, +${(peak - base).toFixed(1)} GB over the loaded model`, target: `≤ 8 s, ≤ 12 GB (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB)` });
+    rows.push({ metric: `VAE decode ${px.shape[2]} frames ${px.shape[4]}×${px.shape[3]} (${(model.networks.vae as { lastRun?: { graphs?: string; runs?: number } }).lastRun?.graphs ?? 'chunked'} graphs)`, value: `${vaeSeconds.toFixed(2)} s, +${(peak - base).toFixed(1)} GB over the loaded model`, target: `≤ 8 s, ≤ 12 GB (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB)` });
   });
 
   const f720 = fwd['720p/189f'];

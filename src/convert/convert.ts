@@ -6,7 +6,7 @@ import { buildTransformerGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type
 import { vaeComponent } from './graphs/vae.js';
 import { CONVERTER_VERSION, MANIFEST_FILE, type Manifest, type ManifestGraph } from './manifest.js';
 import { SafetensorsReader } from './safetensors/index.js';
-import { hashFile, placeWeights, tableOf, type ComputeDtype } from './weights.js';
+import { hashFile, placeWeights, tableOf, type ComputeDtype, type WeightSpec, type WeightTable } from './weights.js';
 import type { GraphBuilder } from './onnx/index.js';
 
 export interface ConvertOptions {
@@ -39,6 +39,8 @@ export interface ComponentContext {
   readonly dtype: ComputeDtype;
   readonly link: boolean;
   readonly progress: (event: ConvertProgress) => void;
+  /** Check and place the weights of `<checkpoint>/<folder>` (progress per tensor) as `<folder>.*` files. */
+  placeWeights(folder: string, specs: readonly WeightSpec[]): Promise<WeightTable>;
   /** Serialize a graph to `<out>/<name>.onnx` and describe it for the manifest. */
   writeGraph(name: string, component: ManifestGraph['component'], g: GraphBuilder, opsets: Readonly<Record<string, number>>): Promise<ManifestGraph>;
 }
@@ -50,31 +52,55 @@ export const transformerComponent: ComponentConverter = {
     const cfgFile = path.join(ctx.checkpoint, 'transformer', 'config.json');
     const cfg = await readConfig(cfgFile, TransformerConfigSchema);
     checkTransformerSupported(cfgFile, cfg);
-    const reader = await SafetensorsReader.open(path.join(ctx.checkpoint, 'transformer'));
-    try {
-      const specs = transformerWeightSpecs(cfg);
-      let n = 0;
-      const placed = await placeWeights(reader, specs, {
-        outDir: ctx.out,
-        fileBase: 'transformer',
-        computeDtype: ctx.dtype,
-        link: ctx.link,
-        onTensor: (name) => ctx.progress({ stage: 'weights', done: ++n, total: specs.length, item: name }),
-      });
-      const table = tableOf(placed);
-      const variants: [string, TransformerVariant][] = [['transformer', { actions: false, sound: false }]];
-      if (cfg.action_gen) variants.push(['transformer_action', { actions: true, sound: false }]);
-      if (cfg.sound_gen) variants.push(['transformer_sound', { actions: false, sound: true }]);
-      const graphs: Record<string, ManifestGraph> = {};
-      for (const [name, variant] of variants) {
-        graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
-      }
-      return graphs;
-    } finally {
-      await reader.close();
+    const table = await ctx.placeWeights('transformer', transformerWeightSpecs(cfg));
+    const variants: [string, TransformerVariant][] = [['transformer', { actions: false, sound: false }]];
+    if (cfg.action_gen) variants.push(['transformer_action', { actions: true, sound: false }]);
+    if (cfg.sound_gen) variants.push(['transformer_sound', { actions: false, sound: true }]);
+    const graphs: Record<string, ManifestGraph> = {};
+    for (const [name, variant] of variants) {
+      graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
     }
+    return graphs;
   },
 };
+
+/**
+ * What a component converter works with: weights placed from `<checkpoint>/<folder>` and graphs written to
+ * `out`. `weightTable` may wrap the placed table (the GPU benchmark maps 36 layers onto one stored layer).
+ */
+export function componentContext(opts: {
+  readonly checkpoint: string;
+  readonly out: string;
+  readonly dtype: ComputeDtype;
+  readonly link: boolean;
+  readonly progress: (event: ConvertProgress) => void;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly weightTable?: (placed: WeightTable) => WeightTable;
+}): ComponentContext {
+  const { checkpoint, out, dtype, link, progress } = opts;
+  return {
+    checkpoint, out, dtype, link, progress,
+    async placeWeights(folder, specs) {
+      const reader = await SafetensorsReader.open(path.join(checkpoint, folder));
+      try {
+        let n = 0;
+        const placed = await placeWeights(reader, specs, {
+          outDir: out, fileBase: folder, computeDtype: dtype, link,
+          onTensor: (name) => progress({ stage: 'weights', done: ++n, total: specs.length, item: name }),
+        });
+        return (opts.weightTable ?? ((t) => t))(tableOf(placed));
+      } finally {
+        await reader.close();
+      }
+    },
+    async writeGraph(name, component, g, opsets) {
+      const file = `${name}.onnx`;
+      await writeFile(path.join(out, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype, ...opts.metadata } }));
+      progress({ stage: 'graphs', done: 1, total: 1, item: name });
+      return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
+    },
+  };
+}
 
 /** Files copied verbatim beside the graphs so the engine reads one folder. */
 const COPIED = [
@@ -95,19 +121,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   await mkdir(opts.out, { recursive: true });
   const progress = opts.onProgress ?? (() => {});
   const link = opts.link ?? true;
-  const ctx: ComponentContext = {
-    checkpoint: opts.checkpoint,
-    out: opts.out,
-    dtype: opts.dtype,
-    link,
-    progress,
-    async writeGraph(name, component, g, opsets) {
-      const file = `${name}.onnx`;
-      await writeFile(path.join(opts.out, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype: opts.dtype } }));
-      progress({ stage: 'graphs', done: 1, total: 1, item: name });
-      return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
-    },
-  };
+  const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress });
   const graphs: Record<string, ManifestGraph> = {};
   for (const c of [transformerComponent, vaeComponent]) {
     const has = await stat(path.join(opts.checkpoint, c.folder)).catch(() => null);

@@ -3,8 +3,7 @@ import { GraphBuilder, type Dim } from '../onnx/index.js';
 import { readConfig, VaeConfigSchema, type VaeConfig } from '../model-config.js';
 import type { ComponentConverter } from '../convert.js';
 import type { ManifestGraph } from '../manifest.js';
-import { SafetensorsReader } from '../safetensors/index.js';
-import { placeWeights, tableOf, type ComputeDtype, type WeightTable } from '../weights.js';
+import type { ComputeDtype, WeightTable } from '../weights.js';
 import { VaeLayers, type ChunkMode } from './vae-layers.js';
 import { buildVaeDecoderLoopGraph, buildVaeEncoderLoopGraph } from './vae-loop.js';
 import { decoderHw, decoderNet, encoderHw, encoderNet } from './vae-nets.js';
@@ -83,23 +82,9 @@ export const vaeComponent: ComponentConverter = {
     const cfgFile = path.join(ctx.checkpoint, 'vae', 'config.json');
     const cfg = await readConfig(cfgFile, VaeConfigSchema);
     vaeDims(cfg, cfgFile);
-    const reader = await SafetensorsReader.open(path.join(ctx.checkpoint, 'vae'));
-    try {
-      const specs = vaeWeightSpecs(cfg);
-      let k = 0;
-      const placed = await placeWeights(reader, specs, {
-        outDir: ctx.out,
-        fileBase: 'vae',
-        computeDtype: ctx.dtype,
-        link: ctx.link,
-        onTensor: (name) => ctx.progress({ stage: 'weights', done: ++k, total: specs.length, item: name }),
-      });
-      const table = tableOf(placed);
-      const graphs: Record<string, ManifestGraph> = {};
-      for (const name of VAE_GRAPHS) graphs[name] = await ctx.writeGraph(name, 'vae', buildVaeGraph(name, cfg, table, ctx.dtype), VAE_OPSETS);
-      return graphs;
-    } finally {
-      await reader.close();
-    }
+    const table = await ctx.placeWeights('vae', vaeWeightSpecs(cfg));
+    const graphs: Record<string, ManifestGraph> = {};
+    for (const name of VAE_GRAPHS) graphs[name] = await ctx.writeGraph(name, 'vae', buildVaeGraph(name, cfg, table, ctx.dtype), VAE_OPSETS);
+    return graphs;
   },
 };
