@@ -5,19 +5,9 @@ import path from 'node:path';
 import { convertCheckpoint, type Manifest } from '../../src/convert/index.js';
 import { OrtVae } from '../../src/engine/ort-vae.js';
 import { relL2, type HostTensor } from '../../src/shared/index.js';
+import { noise } from '../support/tensors.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
-
-function noise(shape: number[], seed: number): HostTensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { data, shape };
-}
 
 /** Frames [0, n) of a [1, C, F, H, W] tensor. */
 function leading(x: HostTensor, n: number): Float32Array {

@@ -7,20 +7,9 @@ import { listCases, openCase } from '../../../src/cli/verify/fixture.js';
 import { runVaeCase } from '../../../src/cli/verify/vae-case.js';
 import { OrtVae } from '../../../src/engine/ort-vae.js';
 import { relL2, type HostTensor } from '../../../src/shared/index.js';
+import { noise } from '../../support/tensors.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
-
-/** Deterministic values in [-1, 1]. */
-function noise(shape: number[], seed: number): HostTensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { data, shape };
-}
 
 describe('VAE graphs against the golden vae_* cases', () => {
   let out: string;
