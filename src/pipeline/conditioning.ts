@@ -1,8 +1,18 @@
-import { assert, numel, tensor, type HostTensor, type RgbFrames } from '../shared/index.js';
+import { assert, numel, tensor, type HostTensor, type JobSpec, type RgbFrames } from '../shared/index.js';
 import { denormaliseLatents, normaliseLatents, rgbToSigned, signedToRgb } from './latents/index.js';
 import type { VaeCodec } from './networks.js';
+import type { PromptRequest } from './text/index.js';
 
 /** Building the initial latents from noise and clean conditioning, and the VAE round trips. */
+
+/** The prompt request of a vision mode: the request's prompts and the output's frames, fps and size. */
+export function visionPrompt(spec: Readonly<JobSpec>, pixelFrames: number): PromptRequest {
+  return {
+    prompt: spec.prompt,
+    negativePrompt: spec.negativePrompt,
+    media: { frames: pixelFrames, fps: spec.fps, height: spec.height, width: spec.width },
+  };
+}
 
 /** [T] latent-frame mask: the first `cleanFrames` frames are conditioning (0), the rest generated (1). */
 export function noisyFrames(latentFrames: number, cleanFrames: number): Float32Array {

@@ -1,5 +1,5 @@
 import { assert, type PipelineResult } from '../shared/index.js';
-import { encodeFrames, noisyFrames } from './conditioning.js';
+import { encodeFrames, noisyFrames, visionPrompt } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 import { leadingFrames } from './latents/index.js';
@@ -17,11 +17,7 @@ export async function image2video(ctx: PipelineContext): Promise<PipelineResult>
   assert(image.height === spec.height && image.width === spec.width, `image ${image.width}x${image.height} = output ${spec.width}x${spec.height}`);
   const latentShape = visionLatentShape(facts, spec.numFrames, spec.height, spec.width);
   return generate(ctx, {
-    prompt: {
-      prompt: spec.prompt,
-      negativePrompt: spec.negativePrompt,
-      media: { frames: spec.numFrames, fps: spec.fps, height: spec.height, width: spec.width },
-    },
+    prompt: visionPrompt(spec, spec.numFrames),
     latentShape,
     visionNoisy: noisyFrames(latentShape[2], 1),
     encodeConditioning: () => encodeFrames(networks.vae, leadingFrames(image, 1)),

@@ -1,5 +1,5 @@
 import type { PipelineResult } from '../shared/index.js';
-import { noisyFrames } from './conditioning.js';
+import { noisyFrames, visionPrompt } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 import { visionLatentShape } from './shapes.js';
@@ -10,11 +10,7 @@ export async function text2image(ctx: PipelineContext): Promise<PipelineResult> 
   const pixelFrames = 1;
   const latentShape = visionLatentShape(facts, pixelFrames, spec.height, spec.width);
   return generate(ctx, {
-    prompt: {
-      prompt: spec.prompt,
-      negativePrompt: spec.negativePrompt,
-      media: { frames: pixelFrames, fps: spec.fps, height: spec.height, width: spec.width },
-    },
+    prompt: visionPrompt(spec, pixelFrames),
     latentShape,
     visionNoisy: noisyFrames(latentShape[2], 0),
   });

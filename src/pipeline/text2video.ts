@@ -1,5 +1,5 @@
 import type { PipelineResult } from '../shared/index.js';
-import { noisyFrames } from './conditioning.js';
+import { noisyFrames, visionPrompt } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import { generate } from './generate.js';
 import { visionLatentShape } from './shapes.js';
@@ -9,11 +9,7 @@ export async function text2video(ctx: PipelineContext): Promise<PipelineResult> 
   const { spec, facts } = ctx;
   const latentShape = visionLatentShape(facts, spec.numFrames, spec.height, spec.width);
   return generate(ctx, {
-    prompt: {
-      prompt: spec.prompt,
-      negativePrompt: spec.negativePrompt,
-      media: { frames: spec.numFrames, fps: spec.fps, height: spec.height, width: spec.width },
-    },
+    prompt: visionPrompt(spec, spec.numFrames),
     latentShape,
     visionNoisy: noisyFrames(latentShape[2], 0),
   });

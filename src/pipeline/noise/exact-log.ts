@@ -70,8 +70,8 @@ for (let k = 0; k < DD_TERMS; k++) {
 const TAIL: number[] = [];
 for (let k = DD_TERMS; k < DD_TERMS + TAIL_TERMS; k++) TAIL.push(1 / (2 * k + 3));
 
-/** ln(x) as a double-double [hi, lo] by the full series (slow: only builds the table below). */
-function seriesLog(x: number): [number, number] {
+/** x = m · 2^e with m in [√2/2, √2] (subnormals scaled first), for x finite and > 0. */
+function splitMantissa(x: number): [number, number] {
   let e = 0;
   if (x < 2.2250738585072014e-308) {
     x *= TWO_POW_54;
@@ -86,6 +86,12 @@ function seriesLog(x: number): [number, number] {
     m *= 0.5;
     e += 1;
   }
+  return [m, e];
+}
+
+/** ln(x) as a double-double [hi, lo] by the full series (slow: only builds the table below). */
+function seriesLog(x: number): [number, number] {
+  const [m, e] = splitMantissa(x);
   const f = m - 1; // exact
   // s = f / (2 + f) in double-double
   twoSum(2, f);
@@ -142,20 +148,7 @@ for (let k = LOGC_MIN; k <= Math.ceil(TABLE_STEPS * SQRT2); k++) {
 /** ln(x) for finite x > 0 (other inputs: Math.log's answer). */
 export function exactLog(x: number): number {
   if (!(x > 0) || x === Infinity) return Math.log(x);
-  let e = 0;
-  if (x < 2.2250738585072014e-308) {
-    x *= TWO_POW_54;
-    e = -54;
-  }
-  view.setFloat64(0, x);
-  const hiWord = view.getUint32(0);
-  e += ((hiWord >>> 20) & 0x7ff) - 1023;
-  view.setUint32(0, (hiWord & 0x800fffff) | (1023 << 20));
-  let m = view.getFloat64(0); // [1, 2)
-  if (m > SQRT2) {
-    m *= 0.5;
-    e += 1;
-  }
+  const [m, e] = splitMantissa(x);
   const k = Math.round(m * TABLE_STEPS);
   const c = k / TABLE_STEPS;
   const num = m - c; // exact
