@@ -2,7 +2,7 @@ import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
-import { buildTransformerGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type TransformerVariant } from './graphs/transformer.js';
+import { buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type TransformerVariant } from './graphs/transformer.js';
 import { vaeComponent } from './graphs/vae.js';
 import { CONVERTER_VERSION, MANIFEST_FILE, type Manifest, type ManifestGraph } from './manifest.js';
 import { SafetensorsReader } from './safetensors/index.js';
@@ -45,7 +45,7 @@ export interface ComponentContext {
   writeGraph(name: string, component: ManifestGraph['component'], g: GraphBuilder, opsets: Readonly<Record<string, number>>): Promise<ManifestGraph>;
 }
 
-/** The transformer: one graph per modality set the checkpoint supports. */
+/** The transformer: one graph per modality set the checkpoint supports, plus the text / generator split of each. */
 export const transformerComponent: ComponentConverter = {
   folder: 'transformer',
   async convert(ctx) {
@@ -59,6 +59,12 @@ export const transformerComponent: ComponentConverter = {
     const graphs: Record<string, ManifestGraph> = {};
     for (const [name, variant] of variants) {
       graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
+    }
+    // the same forward split in two: text K/V once per prompt, the generator tower every step
+    graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, ctx.dtype), TRANSFORMER_OPSETS);
+    for (const [name, variant] of variants) {
+      const gen = name.replace('transformer', 'transformer_gen');
+      graphs[gen] = await ctx.writeGraph(gen, 'transformer', buildTransformerGenGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
     }
     return graphs;
   },

@@ -6,3 +6,4 @@ export * from './manifest.js';
 export * from './convert.js';
 export { buildTransformerGraph, transformerWeightSpecs, TRANSFORMER_OPSETS, type TransformerVariant } from './graphs/transformer.js';
 export { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeGraph, vaeComponent, vaeDims, vaeWeightSpecs, VAE_GRAPHS, VAE_OPSETS, type ChunkMode, type VaeDims, type VaeGraphName } from './graphs/vae.js';
+export { buildTransformerGenGraph, buildTransformerTextGraph } from './graphs/transformer.js';

@@ -6,8 +6,9 @@ import { ModelManifestError } from '../shared/index.js';
 /**
  * Version of the converter's output. Bumped when the graphs a model folder holds change, so the embedded tiny
  * model is rebuilt (src/convert/tiny/ensure.ts). 0.2.0: the VAE Loop graphs (vae_encoder_loop, vae_decoder_loop).
+ * 0.3.0: the split transformer graphs (transformer_text, transformer_gen*).
  */
-export const CONVERTER_VERSION = '0.2.0';
+export const CONVERTER_VERSION = '0.3.0';
 export const MANIFEST_FILE = 'manifest.json';
 
 const IoSchema = z.object({
@@ -34,7 +35,7 @@ export const ManifestSchema = z.object({
     checkpoint: z.string(),
     files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string().optional() })),
   }),
-  /** Graph name → file and I/O. Names: transformer, transformer_action, transformer_sound, vae_encoder, vae_decoder. */
+  /** Graph name → file and I/O. Names: transformer, transformer_action, transformer_sound, transformer_text, transformer_gen, transformer_gen_action, transformer_gen_sound, vae_encoder, vae_decoder. */
   graphs: z.record(z.string(), GraphSchema),
   /** Component configs copied beside the graphs (relative paths). */
   configs: z.record(z.string(), z.string()),

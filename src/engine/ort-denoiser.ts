@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ModelManifestError, type HostTensor } from '../shared/index.js';
+import { ModelManifestError, type HostTensor, type TensorData } from '../shared/index.js';
 import type { Manifest, ManifestGraph } from '../convert/index.js';
 import type { Denoiser, DenoiserInputs, DenoiserOutputs } from '../pipeline/networks.js';
 import { OrtSession, type DeviceSpec } from './ort/index.js';
@@ -7,6 +7,9 @@ import { OrtSession, type DeviceSpec } from './ort/index.js';
 /** Input names each transformer graph must declare (docs/graphs.md); checked when the session opens. */
 const VISION_INPUTS = ['input_ids', 'positions', 'timestep', 'vision_latents', 'vision_noisy'];
 const ACTION_INPUTS = [...VISION_INPUTS, 'action_tokens', 'action_noisy', 'domain_id'];
+const TEXT_INPUTS = ['input_ids', 'positions'];
+/** Distinct prompts whose text K/V are kept (a request has a cond and an uncond prompt). */
+const TEXT_CACHE_ENTRIES = 4;
 
 function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: readonly string[]): ManifestGraph {
   if (!graph) throw new ModelManifestError(name, 'graph is missing from manifest.json (convert the checkpoint again)');
@@ -19,59 +22,150 @@ function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: read
   return graph;
 }
 
-/** The denoiser over the converted transformer graphs: vision-only, and vision + actions when present. */
-export class OrtDenoiser implements Denoiser {
-  readonly #vision: OrtSession;
-  readonly #action: OrtSession | null;
+/** A generator forward: the single graph (ids in), or the generator graph fed with cached text K/V. */
+interface Tower {
+  readonly session: OrtSession;
+  readonly split: boolean;
+}
 
-  private constructor(vision: OrtSession, action: OrtSession | null) {
+/** Text K/V of one prompt; `ids` and `positions` are copies, compared on every hit. */
+interface TextEntry {
+  readonly ids: BigInt64Array;
+  readonly positions: Float32Array;
+  readonly kv: Promise<Record<string, HostTensor<TensorData>>>;
+}
+
+function sameValues<T extends BigInt64Array | Float32Array>(a: T, b: T): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Columns [0, L) of positions [3, N] → [3 * L]. */
+function textColumns(positions: Float32Array, L: number): Float32Array {
+  const N = positions.length / 3;
+  const out = new Float32Array(3 * L);
+  for (let r = 0; r < 3; r++) out.set(positions.subarray(r * N, r * N + L), r * L);
+  return out;
+}
+
+/**
+ * The denoiser over the converted transformer graphs: vision-only, and vision + actions when present. When the
+ * model has `transformer_text` and the matching `transformer_gen*` graph, the text tower runs once per prompt
+ * (cached by the identity of the `inputIds` array, which the sampler reuses every step) and each step runs
+ * only the generator tower; otherwise each step runs the single graph.
+ */
+export class OrtDenoiser implements Denoiser {
+  readonly #text: OrtSession | null;
+  readonly #vision: Tower;
+  readonly #action: Tower | null;
+  readonly #cache = new Map<BigInt64Array, TextEntry>();
+  #textRuns = 0;
+
+  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null) {
+    this.#text = text;
     this.#vision = vision;
     this.#action = action;
   }
 
   static async open(modelDir: string, manifest: Manifest, opts: { device: DeviceSpec; threads?: number }): Promise<OrtDenoiser> {
-    const v = checkGraph('transformer', manifest.graphs.transformer, VISION_INPUTS);
-    const vision = await OrtSession.create(path.join(modelDir, v.file), opts);
-    let action: OrtSession | null = null;
-    if (manifest.graphs.transformer_action) {
-      const a = checkGraph('transformer_action', manifest.graphs.transformer_action, ACTION_INPUTS);
-      action = await OrtSession.create(path.join(modelDir, a.file), opts).catch(async (err) => {
-        await vision.release();
-        throw err;
-      });
+    const opened: OrtSession[] = [];
+    const create = async (g: ManifestGraph) => {
+      const s = await OrtSession.create(path.join(modelDir, g.file), opts);
+      opened.push(s);
+      return s;
+    };
+    try {
+      let text: OrtSession | null = null;
+      let textOutputs: string[] = [];
+      const t = manifest.graphs.transformer_text;
+      if (t) {
+        checkGraph('transformer_text', t, TEXT_INPUTS);
+        textOutputs = t.outputs.map((o) => o.name);
+        if (!textOutputs.includes('text_k.0')) throw new ModelManifestError('transformer_text', 'graph has no output text_k.0');
+      }
+      const tower = async (single: string, gen: string, inputs: readonly string[]): Promise<Tower> => {
+        const g = manifest.graphs[gen];
+        if (t && g) {
+          const genInputs = [...textOutputs, ...inputs.filter((n) => n !== 'input_ids')];
+          const session = await create(checkGraph(gen, g, genInputs));
+          text ??= await create(t);
+          return { session, split: true };
+        }
+        return { session: await create(checkGraph(single, manifest.graphs[single], inputs)), split: false };
+      };
+      const vision = await tower('transformer', 'transformer_gen', VISION_INPUTS);
+      const action = manifest.graphs.transformer_action ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS) : null;
+      return new OrtDenoiser(text, vision, action);
+    } catch (err) {
+      for (const s of opened) await s.release();
+      throw err;
     }
-    return new OrtDenoiser(vision, action);
   }
 
   get supportsActions(): boolean {
     return this.#action !== null;
   }
 
+  /** How many times the text graph has run (once per distinct prompt while cached). */
+  get textRuns(): number {
+    return this.#textRuns;
+  }
+
   async run(inputs: DenoiserInputs): Promise<DenoiserOutputs> {
     const T = inputs.visionLatents.shape[2];
     const n = inputs.positions.length / 3;
-    const feeds: Record<string, HostTensor<Float32Array | BigInt64Array>> = {
-      input_ids: { data: inputs.inputIds, shape: [inputs.inputIds.length] },
+    const feeds: Record<string, HostTensor<TensorData>> = {
       positions: { data: inputs.positions, shape: [3, n] },
       timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
       vision_latents: inputs.visionLatents,
       vision_noisy: { data: inputs.visionNoisy, shape: [T] },
     };
-    if (!inputs.actions) {
-      const out = await this.#vision.run(feeds);
-      return { vision: out.vision_velocity as HostTensor };
+    let tower = this.#vision;
+    if (inputs.actions) {
+      if (!this.#action) throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
+      tower = this.#action;
+      const a = inputs.actions;
+      feeds.action_tokens = a.tokens;
+      feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
+      feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
     }
-    if (!this.#action) throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
-    const a = inputs.actions;
-    feeds.action_tokens = a.tokens;
-    feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
-    feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
-    const out = await this.#action.run(feeds);
-    return { vision: out.vision_velocity as HostTensor, action: out.action_velocity as HostTensor };
+    if (tower.split) Object.assign(feeds, await this.#textKv(inputs.inputIds, inputs.positions));
+    else feeds.input_ids = { data: inputs.inputIds, shape: [inputs.inputIds.length] };
+    const out = await tower.session.run(feeds);
+    const result: DenoiserOutputs = { vision: out.vision_velocity as HostTensor };
+    return inputs.actions ? { ...result, action: out.action_velocity as HostTensor } : result;
+  }
+
+  /** Text K/V for these ids: cached per ids array (checked against its length, values and text positions), LRU. */
+  async #textKv(ids: BigInt64Array, positions: Float32Array): Promise<Record<string, HostTensor<TensorData>>> {
+    const L = ids.length;
+    const textPositions = textColumns(positions, L);
+    const hit = this.#cache.get(ids);
+    this.#cache.delete(ids);
+    if (hit && sameValues(hit.ids, ids) && sameValues(hit.positions, textPositions)) {
+      this.#cache.set(ids, hit);
+      return hit.kv;
+    }
+    const entry: TextEntry = { ids: ids.slice(), positions: textPositions, kv: this.#runText(ids, textPositions) };
+    this.#cache.set(ids, entry);
+    while (this.#cache.size > TEXT_CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    entry.kv.catch(() => {
+      if (this.#cache.get(ids) === entry) this.#cache.delete(ids);
+    });
+    return entry.kv;
+  }
+
+  async #runText(ids: BigInt64Array, textPositions: Float32Array): Promise<Record<string, HostTensor<TensorData>>> {
+    this.#textRuns++;
+    const L = ids.length;
+    return this.#text!.run({ input_ids: { data: ids.slice(), shape: [L] }, positions: { data: textPositions, shape: [3, L] } });
   }
 
   async release(): Promise<void> {
-    await this.#vision.release();
-    await this.#action?.release();
+    this.#cache.clear();
+    await this.#text?.release();
+    await this.#vision.session.release();
+    await this.#action?.session.release();
   }
 }

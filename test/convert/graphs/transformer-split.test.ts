@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { convertCheckpoint, type Manifest } from '../../../src/convert/index.js';
+import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fixture.js';
+import { maskOf } from '../../../src/cli/verify/transformer-case.js';
+import { OrtSession } from '../../../src/engine/ort/index.js';
+import { relL2, type HostTensor, type TensorData } from '../../../src/shared/index.js';
+
+const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+
+/** The single graph's feeds for a tf_* case, as src/cli/verify/transformer-case.ts builds them. */
+async function feedsOf(c: GoldenCase): Promise<{ variant: '' | '_action' | '_sound'; feeds: Record<string, HostTensor<TensorData>>; outputs: [string, string][] }> {
+  const vision = await c.f32('vision_tokens_0');
+  const T = vision.shape[2];
+  const feeds: Record<string, HostTensor<TensorData>> = {
+    input_ids: await c.tensor('input_ids'),
+    positions: await c.f32('position_ids'),
+    timestep: { data: new Float32Array([Number(c.scalars.timestep)]), shape: [1] },
+    vision_latents: vision,
+    vision_noisy: { data: maskOf(T, await c.i64('vision_noisy_frame_indexes_0')), shape: [T] },
+  };
+  const outputs: [string, string][] = [['vision_velocity', 'out_vision_0']];
+  if (c.has('sound_tokens_0')) {
+    const s = await c.f32('sound_tokens_0');
+    feeds.sound_tokens = s;
+    feeds.sound_noisy = { data: maskOf(s.shape[1], await c.i64('sound_noisy_frame_indexes_0')), shape: [s.shape[1]] };
+    outputs.push(['sound_velocity', 'out_sound_0']);
+    return { variant: '_sound', feeds, outputs };
+  }
+  if (c.has('action_tokens_0')) {
+    const a = await c.f32('action_tokens_0');
+    feeds.action_tokens = a;
+    feeds.action_noisy = { data: maskOf(a.shape[0], await c.i64('action_noisy_frame_indexes_0')), shape: [a.shape[0]] };
+    feeds.domain_id = await c.tensor('action_domain_ids_0');
+    outputs.push(['action_velocity', 'out_action_0']);
+    return { variant: '_action', feeds, outputs };
+  }
+  return { variant: '', feeds, outputs };
+}
+
+/** Columns [0, n) of a [3, N] positions tensor. */
+function textColumns(p: HostTensor<TensorData>, n: number): HostTensor<Float32Array> {
+  const N = p.shape[1];
+  const out = new Float32Array(3 * n);
+  for (let r = 0; r < 3; r++) out.set((p.data as Float32Array).subarray(r * N, r * N + n), r * n);
+  return { data: out, shape: [3, n] };
+}
+
+describe('split transformer graphs (transformer_text + transformer_gen*) against the single graph', () => {
+  let out: string;
+  let manifest: Manifest;
+  const sessions = new Map<string, OrtSession>();
+  const session = async (name: string) => {
+    let s = sessions.get(name);
+    if (!s) {
+      s = await OrtSession.create(path.join(out, manifest.graphs[name].file), { device: 'cpu', threads: 1 });
+      sessions.set(name, s);
+    }
+    return s;
+  };
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfsplit-'));
+    manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+  });
+  afterAll(async () => {
+    for (const s of sessions.values()) await s.release();
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('writes the text graph and one generator graph per variant, with the documented I/O', () => {
+    expect(Object.keys(manifest.graphs)).toEqual(expect.arrayContaining(['transformer_text', 'transformer_gen', 'transformer_gen_action', 'transformer_gen_sound']));
+    const text = manifest.graphs.transformer_text;
+    expect(text.inputs.map((i) => [i.name, i.dtype])).toEqual([['input_ids', 'int64'], ['positions', 'float32']]);
+    expect(text.outputs.map((o) => o.name)).toEqual(['text_k.0', 'text_v.0', 'text_k.1', 'text_v.1']);
+    expect(text.outputs[0].dims).toEqual(['text_len', 2, 32]);
+    const gen = manifest.graphs.transformer_gen_action;
+    expect(gen.inputs.map((i) => i.name)).toEqual([
+      'text_k.0', 'text_v.0', 'text_k.1', 'text_v.1', 'positions', 'timestep', 'vision_latents', 'vision_noisy', 'action_tokens', 'action_noisy', 'domain_id',
+    ]);
+    expect(gen.outputs.map((o) => o.name)).toEqual(manifest.graphs.transformer_action.outputs.map((o) => o.name));
+  });
+
+  it('text + generator graphs equal the single graph (≤ 1e-6) and every tf_* golden case (≤ 1e-4)', async () => {
+    const cases = (await listCases(FIXTURE)).filter((c) => c.startsWith('tf_'));
+    expect(cases.length).toBeGreaterThan(0);
+    for (const name of cases) {
+      const c = await openCase(FIXTURE, name);
+      try {
+        const { variant, feeds, outputs } = await feedsOf(c);
+        const single = await (await session(`transformer${variant}`)).run(feeds);
+        const ids = feeds.input_ids;
+        const kv = await (await session('transformer_text')).run({ input_ids: ids, positions: textColumns(feeds.positions, ids.data.length) });
+        const genFeeds = { ...kv, ...feeds };
+        delete genFeeds.input_ids;
+        const split = await (await session(`transformer_gen${variant}`)).run(genFeeds);
+        for (const [ours, ref] of outputs) {
+          const a = split[ours].data as Float32Array;
+          expect.soft(split[ours].shape, `${name} ${ours} shape`).toEqual(single[ours].shape);
+          expect.soft(relL2(a, single[ours].data as Float32Array), `${name} ${ours} vs single`).toBeLessThanOrEqual(1e-6);
+          expect.soft(relL2(a, (await c.f32(ref)).data), `${name} ${ref}`).toBeLessThan(1e-4);
+        }
+      } finally {
+        await c.close();
+      }
+    }
+  });
+});

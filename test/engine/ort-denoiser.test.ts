@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { convertCheckpoint, type Manifest } from '../../src/convert/index.js';
+import { openCase } from '../../src/cli/verify/fixture.js';
+import { maskOf } from '../../src/cli/verify/transformer-case.js';
+import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
+import type { DenoiserInputs } from '../../src/pipeline/networks.js';
+import { relL2 } from '../../src/shared/index.js';
+
+const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+
+/** A tf_* golden case as the pipeline would hand it to the denoiser, plus its reference outputs. */
+async function caseInputs(name: string): Promise<{ inputs: DenoiserInputs; vision: Float32Array; action?: Float32Array }> {
+  const c = await openCase(FIXTURE, name);
+  try {
+    const vision = await c.f32('vision_tokens_0');
+    const T = vision.shape[2];
+    const base = {
+      inputIds: (await c.tensor('input_ids')).data as BigInt64Array,
+      visionLatents: vision,
+      visionNoisy: maskOf(T, await c.i64('vision_noisy_frame_indexes_0')),
+      timestep: Number(c.scalars.timestep),
+      positions: (await c.f32('position_ids')).data,
+    };
+    if (!c.has('action_tokens_0')) return { inputs: base, vision: (await c.f32('out_vision_0')).data };
+    const a = await c.f32('action_tokens_0');
+    const actions = { tokens: a, noisy: maskOf(a.shape[0], await c.i64('action_noisy_frame_indexes_0')), domainId: (await c.i64('action_domain_ids_0'))[0] };
+    return { inputs: { ...base, actions }, vision: (await c.f32('out_vision_0')).data, action: (await c.f32('out_action_0')).data };
+  } finally {
+    await c.close();
+  }
+}
+
+describe('OrtDenoiser', () => {
+  let out: string;
+  let split: OrtDenoiser;
+  let single: OrtDenoiser;
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortden-'));
+    const manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+    split = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
+    const graphs = Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => n !== 'transformer_text' && !n.startsWith('transformer_gen')));
+    const old: Manifest = { ...manifest, graphs };
+    single = await OrtDenoiser.open(out, old, { device: 'cpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await split?.release();
+    await single?.release();
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('runs the text graph once per ids array and matches the single graph', async () => {
+    const { inputs, vision } = await caseInputs('tf_t2v');
+    const ref = await single.run(inputs);
+    expect(single.textRuns).toBe(0);
+    const first = await split.run(inputs);
+    const second = await split.run({ ...inputs, timestep: inputs.timestep / 2 });
+    expect(split.textRuns).toBe(1);
+    expect(first.vision.shape).toEqual(ref.vision.shape);
+    expect(relL2(first.vision.data, ref.vision.data)).toBeLessThanOrEqual(1e-6);
+    expect(relL2(first.vision.data, vision)).toBeLessThan(1e-4);
+    expect(relL2(second.vision.data, (await single.run({ ...inputs, timestep: inputs.timestep / 2 })).vision.data)).toBeLessThanOrEqual(1e-6);
+
+    const again = await split.run({ ...inputs, inputIds: inputs.inputIds.slice() });
+    expect(split.textRuns).toBe(2);
+    expect(relL2(again.vision.data, ref.vision.data)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('feeds cached text K/V to the action generator graph too', async () => {
+    const { inputs, vision, action } = await caseInputs('tf_action_fd');
+    expect(split.supportsActions).toBe(true);
+    const runs = split.textRuns;
+    const ref = await single.run(inputs);
+    const a = await split.run(inputs);
+    const b = await split.run(inputs);
+    expect(split.textRuns).toBe(runs + 1);
+    expect(relL2(a.vision.data, ref.vision.data)).toBeLessThanOrEqual(1e-6);
+    expect(relL2(a.action!.data, ref.action!.data)).toBeLessThanOrEqual(1e-6);
+    expect(relL2(b.action!.data, a.action!.data)).toBe(0);
+    expect(relL2(a.vision.data, vision)).toBeLessThan(1e-4);
+    expect(relL2(a.action!.data, action!)).toBeLessThan(1e-4);
+  });
+
+  it('keeps at most four prompts cached', async () => {
+    const { inputs } = await caseInputs('tf_t2i');
+    const ids = Array.from({ length: 6 }, () => inputs.inputIds.slice());
+    const runs = split.textRuns;
+    for (const inputIds of ids) await split.run({ ...inputs, inputIds });
+    expect(split.textRuns).toBe(runs + 6);
+    await split.run({ ...inputs, inputIds: ids[5] });
+    await split.run({ ...inputs, inputIds: ids[2] });
+    expect(split.textRuns).toBe(runs + 6);
+    await split.run({ ...inputs, inputIds: ids[0] });
+    expect(split.textRuns).toBe(runs + 7);
+  });
+});
