@@ -1,0 +1,23 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** bench:gpu at toy size on the CPU provider: the script itself keeps working between GPU sessions. */
+describe('bench:gpu --tiny', () => {
+  it('prints forward, text2image and VAE lines and the summary table', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-bench-gpu-'));
+    try {
+      const out = execFileSync(process.execPath, [path.resolve('dist/bench/gpu/run.js'), '--tiny', '--dir', dir, '--runs', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.forward)?.seconds).toBeGreaterThan(0);
+      expect(lines.find((l) => l.text2image)?.seconds).toBeGreaterThan(0);
+      expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
+      expect(lines.some((l) => l.phaseFailed)).toBe(false);
+      expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
