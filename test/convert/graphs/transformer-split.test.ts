@@ -4,41 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { convertCheckpoint, type Manifest } from '../../../src/convert/index.js';
 import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fixture.js';
-import { maskOf } from '../../../src/cli/verify/transformer-case.js';
+import { transformerCaseFeeds } from '../../../src/cli/verify/transformer-case.js';
 import { OrtSession } from '../../../src/engine/ort/index.js';
 import { relL2, type HostTensor, type TensorData } from '../../../src/shared/index.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
-
-/** The single graph's feeds for a tf_* case, as src/cli/verify/transformer-case.ts builds them. */
-async function feedsOf(c: GoldenCase): Promise<{ variant: '' | '_action' | '_sound'; feeds: Record<string, HostTensor<TensorData>>; outputs: [string, string][] }> {
-  const vision = await c.f32('vision_tokens_0');
-  const T = vision.shape[2];
-  const feeds: Record<string, HostTensor<TensorData>> = {
-    input_ids: await c.tensor('input_ids'),
-    positions: await c.f32('position_ids'),
-    timestep: { data: new Float32Array([Number(c.scalars.timestep)]), shape: [1] },
-    vision_latents: vision,
-    vision_noisy: { data: maskOf(T, await c.i64('vision_noisy_frame_indexes_0')), shape: [T] },
-  };
-  const outputs: [string, string][] = [['vision_velocity', 'out_vision_0']];
-  if (c.has('sound_tokens_0')) {
-    const s = await c.f32('sound_tokens_0');
-    feeds.sound_tokens = s;
-    feeds.sound_noisy = { data: maskOf(s.shape[1], await c.i64('sound_noisy_frame_indexes_0')), shape: [s.shape[1]] };
-    outputs.push(['sound_velocity', 'out_sound_0']);
-    return { variant: '_sound', feeds, outputs };
-  }
-  if (c.has('action_tokens_0')) {
-    const a = await c.f32('action_tokens_0');
-    feeds.action_tokens = a;
-    feeds.action_noisy = { data: maskOf(a.shape[0], await c.i64('action_noisy_frame_indexes_0')), shape: [a.shape[0]] };
-    feeds.domain_id = await c.tensor('action_domain_ids_0');
-    outputs.push(['action_velocity', 'out_action_0']);
-    return { variant: '_action', feeds, outputs };
-  }
-  return { variant: '', feeds, outputs };
-}
 
 /** Columns [0, n) of a [3, N] positions tensor. */
 function textColumns(p: HostTensor<TensorData>, n: number): HostTensor<Float32Array> {
@@ -88,7 +58,7 @@ describe('split transformer graphs (transformer_text + transformer_gen*) against
     for (const name of cases) {
       const c = await openCase(FIXTURE, name);
       try {
-        const { variant, feeds, outputs } = await feedsOf(c);
+        const { variant, feeds, outputs } = await transformerCaseFeeds(c);
         const single = await (await session(`transformer${variant}`)).run(feeds);
         const ids = feeds.input_ids;
         const kv = await (await session('transformer_text')).run({ input_ids: ids, positions: textColumns(feeds.positions, ids.data.length) });
