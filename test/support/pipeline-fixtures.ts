@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { parseHeader, readHeaderLength } from '../../src/convert/safetensors/index.js';
 
 /** Test-only access to the golden fixtures in test/fixtures (never ../shared). */
 
@@ -15,22 +16,17 @@ export interface FixtureTensor {
   readonly data: FixtureArray;
 }
 
-/** Read every tensor of a safetensors file (F32, F64, I64, U8 are enough for the golden cases). */
+/** Read every tensor of a safetensors file (F32, F64, I64, U8 are enough for the golden cases), synchronously,
+ * with the project's own header parser and its checks. */
 export function readSafetensors(file: string): Map<string, FixtureTensor> {
   const buf = readFileSync(file);
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const base = 8 + headerLen;
+  const headerLength = readHeaderLength(file, buf.subarray(0, 8), buf.length);
+  const header = parseHeader(file, buf.subarray(8, 8 + headerLength), buf.length);
   const out = new Map<string, FixtureTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [start, end] = info.data_offsets;
-    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + base + start, buf.byteOffset + base + end));
+  for (const t of header.tensors.values()) {
+    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + t.fileOffset, buf.byteOffset + t.fileOffset + t.byteLength));
     let data: FixtureArray;
-    switch (info.dtype) {
+    switch (t.dtype) {
       case 'F32':
         data = new Float32Array(bytes.buffer);
         break;
@@ -44,9 +40,9 @@ export function readSafetensors(file: string): Map<string, FixtureTensor> {
         data = bytes;
         break;
       default:
-        throw new Error(`fixture ${file}: unsupported dtype ${info.dtype} for ${name}`);
+        throw new Error(`fixture ${file}: unsupported dtype ${t.dtype} for ${t.name}`);
     }
-    out.set(name, { dtype: info.dtype, shape: info.shape, data });
+    out.set(t.name, { dtype: t.dtype, shape: [...t.shape], data });
   }
   return out;
 }
