@@ -16,17 +16,16 @@ import { REAL_TRANSFORMER_CONFIG, realVaeConfig } from './real-config.js';
 
 /** bf16 bits of small pseudo-random values, cycled from one 4 MiB block (fast to generate). */
 const BLOCK = (() => {
-  const b = new Uint16Array(2 * 1024 * 1024 + 7);
+  const f = new Float32Array(2 * 1024 * 1024 + 7);
   let s = 0x2545f491;
-  for (let i = 0; i < b.length; i++) {
+  for (let i = 0; i < f.length; i++) {
     s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    const u = (s & 0xffff) / 65536 - 0.5; // [-0.5, 0.5)
-    const f = new Float32Array([u * 0.04]);
-    b[i] = new Uint32Array(f.buffer)[0] >>> 16;
+    f[i] = ((s & 0xffff) / 65536 - 0.5) * 0.04; // [-0.02, 0.02)
   }
-  return b;
+  return Uint16Array.from(new Uint32Array(f.buffer), (bits) => bits >>> 16);
 })();
 
+/** n bf16 values cycled from the block, starting `offset` elements in. */
 function randomBf16(n: number, offset: number): Uint16Array {
   const out = new Uint16Array(n);
   let i = 0;

@@ -18,6 +18,7 @@ import { mropePositions } from '../../src/pipeline/index.js';
 import { openOrtModel, type OrtModel } from '../../src/engine/ort-runner.js';
 import type { DeviceSpec } from '../../src/engine/ort/index.js';
 import { ensureTinyModel } from '../../src/convert/tiny/index.js';
+import { WeightRandom } from '../../src/convert/tiny/random.js';
 import type { JobSpec } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
@@ -45,19 +46,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Standard normal values from the tiny model's seeded generator. */
 function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i += 2) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    const u1 = (s + 1) / 4294967297;
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    const u2 = s / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
+  return new WeightRandom(seed).fillNormal(new Float32Array(n), 0, 1);
 }
 
 async function timeForward(model: OrtModel, T: number, H: number, W: number, textLen: number, runs: number, mem: GpuMemorySampler) {
