@@ -4,11 +4,12 @@ import { convertCheckpoint, type ComputeDtype } from '../convert/index.js';
 
 const DTYPES: Record<string, ComputeDtype> = { fp32: 'float32', float32: 'float32', bf16: 'bfloat16', bfloat16: 'bfloat16', fp16: 'float16', float16: 'float16' };
 
-export const CONVERT_USAGE = `Usage: cosmos3-serve convert --checkpoint <dir> --out <dir> [--dtype fp32|bf16|fp16] [--copy-weights] [--no-hash]
+export const CONVERT_USAGE = `Usage: cosmos3-serve convert --checkpoint <dir> --out <dir> [--dtype fp32|bf16|fp16] [--copy-weights] [--no-hash] [--unfused]
 
 Converts a diffusers-layout Cosmos3 checkpoint (transformer/, vae/, text_tokenizer/, scheduler/) into ONNX
 graphs plus manifest.json. --dtype defaults to bf16 (GPU); use fp32 for the CPU provider. Weights whose dtype
-already matches are hard-linked from the checkpoint (same filesystem) instead of copied, unless --copy-weights.`;
+already matches are hard-linked from the checkpoint (same filesystem) instead of copied, unless --copy-weights.
+--unfused spells RoPE, SiLU and residual+RMSNorm with elementwise ops instead of fused kernels (for comparison).`;
 
 export interface ConvertCliOptions {
   readonly checkpoint: string;
@@ -16,6 +17,7 @@ export interface ConvertCliOptions {
   readonly dtype: ComputeDtype;
   readonly link: boolean;
   readonly hash: boolean;
+  readonly transformerGraphs: { readonly fused: boolean };
 }
 
 /** argv → typed options; throws a usage error naming the bad flag. */
@@ -28,6 +30,7 @@ export function parseConvertArgs(argv: readonly string[]): ConvertCliOptions {
       dtype: { type: 'string', default: 'bf16' },
       'copy-weights': { type: 'boolean', default: false },
       'no-hash': { type: 'boolean', default: false },
+      unfused: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -35,7 +38,7 @@ export function parseConvertArgs(argv: readonly string[]): ConvertCliOptions {
   if (!values.out) throw new UsageError('--out <dir> is required');
   const dtype = DTYPES[values.dtype!];
   if (!dtype) throw new UsageError(`--dtype must be one of fp32, bf16, fp16 (got ${values.dtype})`);
-  return { checkpoint: values.checkpoint, out: values.out, dtype, link: !values['copy-weights'], hash: !values['no-hash'] };
+  return { checkpoint: values.checkpoint, out: values.out, dtype, link: !values['copy-weights'], hash: !values['no-hash'], transformerGraphs: { fused: !values.unfused } };
 }
 
 export class UsageError extends Error {

@@ -2,7 +2,10 @@ import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
-import { buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, TRANSFORMER_OPSETS, transformerWeightSpecs, type TransformerVariant } from './graphs/transformer.js';
+import {
+  buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
+  transformerWeightSpecs, type TransformerGraphOptions, type TransformerVariant,
+} from './graphs/transformer.js';
 import { vaeComponent } from './graphs/vae.js';
 import { CONVERTER_VERSION, MANIFEST_FILE, type Manifest, type ManifestGraph } from './manifest.js';
 import { SafetensorsReader } from './safetensors/index.js';
@@ -17,6 +20,8 @@ export interface ConvertOptions {
   readonly link?: boolean;
   /** Hash source files into the manifest (default true). */
   readonly hash?: boolean;
+  /** How the transformer graphs are spelled (default: fused kernels). */
+  readonly transformerGraphs?: TransformerGraphOptions;
   readonly onProgress?: (event: ConvertProgress) => void;
 }
 
@@ -38,6 +43,7 @@ export interface ComponentContext {
   readonly out: string;
   readonly dtype: ComputeDtype;
   readonly link: boolean;
+  readonly transformerGraphs: TransformerGraphOptions;
   readonly progress: (event: ConvertProgress) => void;
   /** Check and place the weights of `<checkpoint>/<folder>` (progress per tensor) as `<folder>.*` files. */
   placeWeights(folder: string, specs: readonly WeightSpec[]): Promise<WeightTable>;
@@ -57,14 +63,15 @@ export const transformerComponent: ComponentConverter = {
     if (cfg.action_gen) variants.push(['transformer_action', { actions: true, sound: false }]);
     if (cfg.sound_gen) variants.push(['transformer_sound', { actions: false, sound: true }]);
     const graphs: Record<string, ManifestGraph> = {};
+    const opts = ctx.transformerGraphs;
     for (const [name, variant] of variants) {
-      graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
+      graphs[name] = await ctx.writeGraph(name, 'transformer', buildTransformerGraph(cfg, table, ctx.dtype, variant, opts), TRANSFORMER_OPSETS);
     }
     // the same forward split in two: text K/V once per prompt, the generator tower every step
-    graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, ctx.dtype), TRANSFORMER_OPSETS);
+    graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, ctx.dtype, opts), TRANSFORMER_OPSETS);
     for (const [name, variant] of variants) {
       const gen = name.replace('transformer', 'transformer_gen');
-      graphs[gen] = await ctx.writeGraph(gen, 'transformer', buildTransformerGenGraph(cfg, table, ctx.dtype, variant), TRANSFORMER_OPSETS);
+      graphs[gen] = await ctx.writeGraph(gen, 'transformer', buildTransformerGenGraph(cfg, table, ctx.dtype, variant, opts), TRANSFORMER_OPSETS);
     }
     return graphs;
   },
@@ -80,12 +87,14 @@ export function componentContext(opts: {
   readonly dtype: ComputeDtype;
   readonly link: boolean;
   readonly progress: (event: ConvertProgress) => void;
+  readonly transformerGraphs?: TransformerGraphOptions;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly weightTable?: (placed: WeightTable) => WeightTable;
 }): ComponentContext {
   const { checkpoint, out, dtype, link, progress } = opts;
+  const transformerGraphs = opts.transformerGraphs ?? DEFAULT_TRANSFORMER_GRAPH_OPTIONS;
   return {
-    checkpoint, out, dtype, link, progress,
+    checkpoint, out, dtype, link, progress, transformerGraphs,
     async placeWeights(folder, specs) {
       const reader = await SafetensorsReader.open(path.join(checkpoint, folder));
       try {
@@ -101,7 +110,8 @@ export function componentContext(opts: {
     },
     async writeGraph(name, component, g, opsets) {
       const file = `${name}.onnx`;
-      await writeFile(path.join(out, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata: { dtype, ...opts.metadata } }));
+      const metadata = { dtype, fused_kernels: String(transformerGraphs.fused), ...opts.metadata };
+      await writeFile(path.join(out, file), g.serialize(opsets, { producerVersion: CONVERTER_VERSION, metadata }));
       progress({ stage: 'graphs', done: 1, total: 1, item: name });
       return { file, component, inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })), outputs: g.outputs.map((v) => ({ ...v, dims: [...v.dims] })) };
     },
@@ -127,7 +137,8 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   await mkdir(opts.out, { recursive: true });
   const progress = opts.onProgress ?? (() => {});
   const link = opts.link ?? true;
-  const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress });
+  const transformerGraphs = opts.transformerGraphs ?? DEFAULT_TRANSFORMER_GRAPH_OPTIONS;
+  const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress, transformerGraphs });
   const graphs: Record<string, ManifestGraph> = {};
   for (const c of [transformerComponent, vaeComponent]) {
     const has = await stat(path.join(opts.checkpoint, c.folder)).catch(() => null);
@@ -162,6 +173,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     converterVersion: CONVERTER_VERSION,
     createdAt: new Date().toISOString(),
     dtype: opts.dtype,
+    transformerGraphs,
     source: { checkpoint: path.resolve(opts.checkpoint), files },
     graphs,
     configs,

@@ -4,6 +4,9 @@ export * from './model-config.js';
 export * from './weights.js';
 export * from './manifest.js';
 export * from './convert.js';
-export { buildTransformerGraph, transformerWeightSpecs, TRANSFORMER_OPSETS, type TransformerVariant } from './graphs/transformer.js';
+export {
+  buildTransformerGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, transformerWeightSpecs, TRANSFORMER_OPSETS,
+  type TransformerGraphOptions, type TransformerVariant,
+} from './graphs/transformer.js';
 export { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeGraph, vaeComponent, vaeDims, vaeWeightSpecs, VAE_GRAPHS, VAE_OPSETS, type ChunkMode, type VaeDims, type VaeGraphName } from './graphs/vae.js';
 export { buildTransformerGenGraph, buildTransformerTextGraph } from './graphs/transformer.js';

@@ -6,9 +6,10 @@ import { ModelManifestError } from '../shared/index.js';
 /**
  * Version of the converter's output. Bumped when the graphs a model folder holds change, so the embedded tiny
  * model is rebuilt (src/convert/tiny/ensure.ts). 0.2.0: the VAE Loop graphs (vae_encoder_loop, vae_decoder_loop).
- * 0.3.0: the split transformer graphs (transformer_text, transformer_gen*).
+ * 0.3.0: the split transformer graphs (transformer_text, transformer_gen*). 0.4.0: fused transformer kernels
+ * (RotaryEmbedding, QuickGelu, SkipSimplifiedLayerNormalization) and K/V joined before the head repeat.
  */
-export const CONVERTER_VERSION = '0.3.0';
+export const CONVERTER_VERSION = '0.4.0';
 export const MANIFEST_FILE = 'manifest.json';
 
 const IoSchema = z.object({
@@ -31,6 +32,8 @@ export const ManifestSchema = z.object({
   converterVersion: z.string(),
   createdAt: z.string(),
   dtype: z.enum(['float32', 'float16', 'bfloat16']),
+  /** How the transformer graphs are spelled (absent before 0.4.0: elementwise). */
+  transformerGraphs: z.object({ fused: z.boolean() }).optional(),
   source: z.object({
     checkpoint: z.string(),
     files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string().optional() })),

@@ -16,8 +16,9 @@ function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: read
   const have = new Set(graph.inputs.map((i) => i.name));
   for (const n of inputs) if (!have.has(n)) throw new ModelManifestError(name, `graph has no input ${n}`);
   for (const i of graph.inputs) {
-    const want = i.name === 'input_ids' || i.name === 'domain_id' ? 'int64' : 'float32';
-    if (i.dtype !== want) throw new ModelManifestError(name, `input ${i.name} is ${i.dtype}, expected ${want}`);
+    // text K/V pass from transformer_text to transformer_gen* untouched: float16 in 16-bit models
+    const want = i.name === 'input_ids' || i.name === 'domain_id' ? ['int64'] : /^text_[kv]\./.test(i.name) ? ['float32', 'float16'] : ['float32'];
+    if (!want.includes(i.dtype)) throw new ModelManifestError(name, `input ${i.name} is ${i.dtype}, expected ${want.join(' or ')}`);
   }
   return graph;
 }
@@ -88,7 +89,12 @@ export class OrtDenoiser implements Denoiser {
         const g = manifest.graphs[gen];
         if (t && g) {
           const genInputs = [...textOutputs, ...inputs.filter((n) => n !== 'input_ids')];
-          const session = await create(checkGraph(gen, g, genInputs));
+          checkGraph(gen, g, genInputs);
+          for (const o of t.outputs) {
+            const i = g.inputs.find((x) => x.name === o.name);
+            if (i && i.dtype !== o.dtype) throw new ModelManifestError(gen, `input ${i.name} is ${i.dtype} but transformer_text gives ${o.dtype} (convert the checkpoint again)`);
+          }
+          const session = await create(g);
           text ??= await create(t);
           return { session, split: true };
         }

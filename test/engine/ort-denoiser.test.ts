@@ -35,11 +35,12 @@ async function caseInputs(name: string): Promise<{ inputs: DenoiserInputs; visio
 
 describe('OrtDenoiser', () => {
   let out: string;
+  let manifest: Manifest;
   let split: OrtDenoiser;
   let single: OrtDenoiser;
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortden-'));
-    const manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+    manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
     split = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
     const graphs = Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => n !== 'transformer_text' && !n.startsWith('transformer_gen')));
     const old: Manifest = { ...manifest, graphs };
@@ -94,5 +95,15 @@ describe('OrtDenoiser', () => {
     expect(split.textRuns).toBe(runs + 6);
     await split.run({ ...inputs, inputIds: ids[0] });
     expect(split.textRuns).toBe(runs + 7);
+  });
+
+  it('refuses generator graphs whose text K/V inputs disagree with the text graph\'s outputs', async () => {
+    const gen = manifest.graphs.transformer_gen;
+    const inputs = gen.inputs.map((i) => (i.name === 'text_v.1' ? { ...i, dtype: 'float16' } : i));
+    const bad: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen: { ...gen, inputs } } };
+    await expect(OrtDenoiser.open(out, bad, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_v\.1 is float16 but transformer_text gives float32/);
+    const ids = manifest.graphs.transformer_gen_action.inputs.map((i) => (i.name === 'text_k.0' ? { ...i, dtype: 'int64' } : i));
+    const worse: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen_action: { ...manifest.graphs.transformer_gen_action, inputs: ids } } };
+    await expect(OrtDenoiser.open(out, worse, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_k\.0 is int64, expected float32 or float16/);
   });
 });

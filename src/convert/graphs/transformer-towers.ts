@@ -1,4 +1,4 @@
-import { OnnxDataType, type GraphBuilder } from '../onnx/index.js';
+import { float, OnnxDataType, type GraphBuilder } from '../onnx/index.js';
 import type { TransformerConfig } from '../model-config.js';
 import type { ComputeDtype, WeightTable } from '../weights.js';
 import { Ops } from './ops.js';
@@ -15,12 +15,29 @@ export interface TransformerVariant {
   readonly sound: boolean;
 }
 
-/** One layer's text keys/values in the compute dtype, [L, nKV, hd]; `*Rep` are the heads repeated to [1, L, nH*hd]. */
+/** How the converter spells the transformer's elementwise blocks (docs/graphs.md, "Fused kernels"). */
+export interface TransformerGraphOptions {
+  /**
+   * true: RoPE as ONNX RotaryEmbedding, SiLU as com.microsoft QuickGelu (alpha 1), each residual add with the
+   * RMSNorm after it as com.microsoft SkipSimplifiedLayerNormalization: one kernel each on the CUDA EP (bf16
+   * included). false: the same math spelled with elementwise ops (Split/Neg/Concat/Mul/Add, Sigmoid/Mul,
+   * Add + RMSNormalization), kept as the baseline the GPU benchmark measures the fused graph against.
+   */
+  readonly fused: boolean;
+}
+
+export const DEFAULT_TRANSFORMER_GRAPH_OPTIONS: TransformerGraphOptions = { fused: true };
+
+/** One layer's text keys (after norm_k and RoPE) and values in the compute dtype, [1, L, nKV*hd]. */
 export interface TextKv {
   readonly k: string;
   readonly v: string;
-  readonly kRep?: string;
-  readonly vRep?: string;
+}
+
+/** Rotary tables in the compute dtype: [1, N, hd/2] for RotaryEmbedding, [N, 1, hd] (halves repeated) otherwise. */
+export interface Rotary {
+  readonly cos: string;
+  readonly sin: string;
 }
 
 /** The builder, weights and config-derived helpers every tower function works with. */
@@ -29,7 +46,13 @@ export class TowerContext {
   readonly big: string;
   readonly zero: string;
 
-  constructor(readonly g: GraphBuilder, weights: WeightTable, readonly cfg: TransformerConfig, readonly dtype: ComputeDtype) {
+  constructor(
+    readonly g: GraphBuilder,
+    weights: WeightTable,
+    readonly cfg: TransformerConfig,
+    readonly dtype: ComputeDtype,
+    readonly opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+  ) {
     this.o = new Ops(g, weights);
     this.zero = g.i64([0]);
     this.big = g.i64([2 ** 62]);
@@ -48,23 +71,33 @@ export class TowerContext {
     return this.o.reshape(x, this.g.i64([0, n, this.cfg.head_dim]));
   }
 
-  /** Rotate-half RoPE on [S, n, hd] with cos/sin [S, 1, hd]. */
-  rope(x: string, c: string, s: string): string {
-    const hd = this.cfg.head_dim;
-    const [x1, x2] = this.g.node('Split', [x, this.g.i64([hd / 2, hd / 2])], { axis: -1 }, { outputs: 2 });
-    const rot = this.o.concat([this.g.op('Neg', [x2]), x1], -1);
-    return this.g.op('Add', [this.g.op('Mul', [x, c]), this.g.op('Mul', [rot, s])]);
+  /** [..., n, hd] → [1, S, n*hd] */
+  flat(x: string, n: number): string {
+    return this.o.reshape(x, this.g.i64([1, -1, n * this.cfg.head_dim]));
   }
 
-  /** [S, nKV, hd] → [1, S, nH*hd]; q head h reads kv head h // rep. */
+  /** A q/k projection: linear, per-head RMSNorm, RoPE; [S, hidden] → [1, S, n*hd]. */
+  projectRoped(x: string, prefix: string, normWeight: string, n: number, r: Rotary): string {
+    const normed = this.o.rmsNorm(this.heads(this.o.linear(x, prefix, false), n), normWeight, this.cfg.rms_norm_eps);
+    if (this.opts.fused) {
+      return this.g.op('RotaryEmbedding', [this.flat(normed, n), r.cos, r.sin], { num_heads: n, interleaved: 0 });
+    }
+    const hd = this.cfg.head_dim;
+    const [x1, x2] = this.g.node('Split', [normed, this.g.i64([hd / 2, hd / 2])], { axis: -1 }, { outputs: 2 });
+    const rot = this.o.concat([this.g.op('Neg', [x2]), x1], -1);
+    return this.flat(this.g.op('Add', [this.g.op('Mul', [normed, r.cos]), this.g.op('Mul', [rot, r.sin])]), n);
+  }
+
+  /** A value projection: [S, hidden] → [1, S, nKV*hd]. */
+  projectValue(x: string, prefix: string): string {
+    return this.flat(this.o.linear(x, prefix, false), this.cfg.num_key_value_heads);
+  }
+
+  /** [1, S, nKV*hd] → [1, S, nH*hd]; q head h reads kv head h // rep. */
   repeatKv(x: string): string {
     const { num_attention_heads: nH, num_key_value_heads: nKV, head_dim: hd } = this.cfg;
-    const rep = nH / nKV;
-    return this.o.reshape(this.g.op('Expand', [this.o.unsqueeze(x, [2]), this.g.i64([1, 1, rep, 1])]), this.g.i64([1, -1, nH * hd]));
-  }
-
-  as3d(x: string): string {
-    return this.o.reshape(x, this.g.i64([1, -1, this.cfg.num_attention_heads * this.cfg.head_dim]));
+    const kv4 = this.o.reshape(x, this.g.i64([-1, nKV, 1, hd]));
+    return this.flat(this.g.op('Expand', [kv4, this.g.i64([1, 1, nH / nKV, 1])]), nH);
   }
 
   as2d(x: string): string {
@@ -75,20 +108,52 @@ export class TowerContext {
     return this.g.op('MultiHeadAttention', bias ? [q, k, v, '', '', bias] : [q, k, v], { num_heads: this.cfg.num_attention_heads }, { domain: 'com.microsoft' });
   }
 
-  /** cos/sin [N, 1, hd] in the compute dtype from float32 positions [3, N]. */
-  rotary(positions: string): { cos: string; sin: string } {
-    const { cos, sin } = rotaryTables(this.o, positions, this.cfg);
-    return { cos: this.o.unsqueeze(this.toCompute(cos), [1]), sin: this.o.unsqueeze(this.toCompute(sin), [1]) };
+  norm(x: string, weight: string): string {
+    return this.o.rmsNorm(x, weight, this.cfg.rms_norm_eps);
+  }
+
+  /** The residual add and the RMSNorm after it: returns [normed, residual + branch]. */
+  addNorm(residual: string, branch: string, weight: string): [string, string] {
+    if (!this.opts.fused) {
+      const sum = this.g.op('Add', [residual, branch]);
+      return [this.norm(sum, weight), sum];
+    }
+    const y = this.g.fresh('skipnorm');
+    const sum = this.g.fresh('residual');
+    this.g.node('SkipSimplifiedLayerNormalization', [branch, residual, this.o.weight(weight)], { epsilon: float(this.cfg.rms_norm_eps) }, {
+      domain: 'com.microsoft',
+      outputNames: [y, '', '', sum],
+    });
+    return [y, sum];
+  }
+
+  /** SwiGLU MLP on [S, hidden]. */
+  mlp(x: string, prefix: string): string {
+    const o = this.o;
+    const g = o.linear(x, `${prefix}.gate_proj`, false);
+    const gate = this.opts.fused ? this.g.op('QuickGelu', [g], { alpha: float(1) }, { domain: 'com.microsoft' }) : o.silu(g);
+    return o.linear(this.g.op('Mul', [gate, o.linear(x, `${prefix}.up_proj`, false)]), `${prefix}.down_proj`, false);
+  }
+
+  /** Rotary tables in the compute dtype from float32 positions [3, N]. */
+  rotary(positions: string): Rotary {
+    const angles = rotaryAngles(this.o, positions, this.cfg); // [N, hd/2]
+    if (this.opts.fused) {
+      const table = (op: string) => this.o.unsqueeze(this.toCompute(this.g.op(op, [angles])), [0]);
+      return { cos: table('Cos'), sin: table('Sin') };
+    }
+    const full = this.o.concat([angles, angles], 1);
+    const table = (op: string) => this.o.unsqueeze(this.toCompute(this.g.op(op, [full])), [1]);
+    return { cos: table('Cos'), sin: table('Sin') };
   }
 }
 
 /**
- * The text ("und") tower over int64 ids [L] with rotary tables [L, 1, hd]: every layer's text K/V. The last
- * layer stops after K/V (its attention output and MLP feed nothing).
+ * The text ("und") tower over int64 ids [L] with its rotary tables: every layer's text K/V. The last layer
+ * stops after K/V (its attention output and MLP feed nothing).
  */
-export function textTower(c: TowerContext, inputIds: string, cos: string, sin: string): TextKv[] {
+export function textTower(c: TowerContext, inputIds: string, r: Rotary): TextKv[] {
   const { g, o, cfg } = c;
-  const eps = cfg.rms_norm_eps;
   const { num_attention_heads: nH, num_key_value_heads: nKV } = cfg;
   // causal bias [1, 1, L, L]
   const Ls = g.op('Squeeze', [o.dim(inputIds, 0), c.zero]);
@@ -97,25 +162,20 @@ export function textTower(c: TowerContext, inputIds: string, cos: string, sin: s
   const causal = c.toCompute(o.unsqueeze(g.op('Where', [future, g.scalar(-Infinity), g.scalar(0)]), [0, 1]));
 
   let und = g.op('Gather', [o.weight('embed_tokens.weight'), inputIds], { axis: 0 });
+  let h = c.norm(und, 'layers.0.input_layernorm.weight');
   const kv: TextKv[] = [];
   const layers = cfg.num_hidden_layers;
   for (let i = 0; i < layers; i++) {
     const pre = `layers.${i}.`;
     const at = `${pre}self_attn.`;
-    const u = o.rmsNorm(und, `${pre}input_layernorm.weight`, eps);
-    const k = c.rope(o.rmsNorm(c.heads(o.linear(u, `${at}to_k`, false), nKV), `${at}norm_k.weight`, eps), cos, sin);
-    const v = c.heads(o.linear(u, `${at}to_v`, false), nKV);
-    if (i === layers - 1) {
-      kv.push({ k, v });
-      break;
-    }
-    const kRep = c.repeatKv(k);
-    const vRep = c.repeatKv(v);
-    kv.push({ k, v, kRep, vRep });
-    const q = c.rope(o.rmsNorm(c.heads(o.linear(u, `${at}to_q`, false), nH), `${at}norm_q.weight`, eps), cos, sin);
-    const uo = c.mha(c.as3d(q), kRep, vRep, causal);
-    und = g.op('Add', [und, o.linear(c.as2d(uo), `${at}to_out`, false)]);
-    und = g.op('Add', [und, mlp(o, o.rmsNorm(und, `${pre}post_attention_layernorm.weight`, eps), `${pre}mlp`)]);
+    const k = c.projectRoped(h, `${at}to_k`, `${at}norm_k.weight`, nKV, r);
+    const v = c.projectValue(h, `${at}to_v`);
+    kv.push({ k, v });
+    if (i === layers - 1) break;
+    const q = c.projectRoped(h, `${at}to_q`, `${at}norm_q.weight`, nH, r);
+    const uo = c.mha(q, c.repeatKv(k), c.repeatKv(v), causal);
+    [h, und] = c.addNorm(und, o.linear(c.as2d(uo), `${at}to_out`, false), `${pre}post_attention_layernorm.weight`);
+    [h, und] = c.addNorm(und, c.mlp(h, `${pre}mlp`), `layers.${i + 1}.input_layernorm.weight`);
   }
   return kv;
 }
@@ -131,7 +191,6 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pos
   const { num_attention_heads: nH, num_key_value_heads: nKV } = cfg;
   const C = cfg.latent_channel;
   const p = cfg.latent_patch_size;
-  const eps = cfg.rms_norm_eps;
   const zero = c.zero;
   const big = c.big;
 
@@ -195,23 +254,25 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pos
   let gen = genParts.length === 1 ? genParts[0] : o.concat(genParts, 0);
 
   // ---- rotary tables of the generator columns
-  const { cos, sin } = c.rotary(o.slice(positions, textLen, big, 1));
+  const r = c.rotary(o.slice(positions, textLen, big, 1));
 
-  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+  const layers = cfg.num_hidden_layers;
+  let h = c.norm(gen, 'layers.0.input_layernorm_moe_gen.weight');
+  for (let i = 0; i < layers; i++) {
     const pre = `layers.${i}.`;
     const at = `${pre}self_attn.`;
-    const t = text[i];
-    const gn = o.rmsNorm(gen, `${pre}input_layernorm_moe_gen.weight`, eps);
-    const q = c.rope(o.rmsNorm(c.heads(o.linear(gn, `${at}add_q_proj`, false), nH), `${at}norm_added_q.weight`, eps), cos, sin);
-    const k = c.rope(o.rmsNorm(c.heads(o.linear(gn, `${at}add_k_proj`, false), nKV), `${at}norm_added_k.weight`, eps), cos, sin);
-    const v = c.heads(o.linear(gn, `${at}add_v_proj`, false), nKV);
-    const keys = o.concat([t.kRep ?? c.repeatKv(t.k), c.repeatKv(k)], 1);
-    const values = o.concat([t.vRep ?? c.repeatKv(t.v), c.repeatKv(v)], 1);
-    const go = c.mha(c.as3d(q), keys, values);
-    gen = g.op('Add', [gen, o.linear(c.as2d(go), `${at}to_add_out`, false)]);
-    gen = g.op('Add', [gen, mlp(o, o.rmsNorm(gen, `${pre}post_attention_layernorm_moe_gen.weight`, eps), `${pre}mlp_moe_gen`)]);
+    const q = c.projectRoped(h, `${at}add_q_proj`, `${at}norm_added_q.weight`, nH, r);
+    const k = c.projectRoped(h, `${at}add_k_proj`, `${at}norm_added_k.weight`, nKV, r);
+    const v = c.projectValue(h, `${at}add_v_proj`);
+    // [text ; generator] joined on the 8 K/V heads, then repeated once to the 32 query heads
+    const keys = c.repeatKv(o.concat([text[i].k, k], 1));
+    const values = c.repeatKv(o.concat([text[i].v, v], 1));
+    const go = c.mha(q, keys, values);
+    [h, gen] = c.addNorm(gen, o.linear(c.as2d(go), `${at}to_add_out`, false), `${pre}post_attention_layernorm_moe_gen.weight`);
+    const next = i + 1 < layers ? `layers.${i + 1}.input_layernorm_moe_gen.weight` : 'norm_moe_gen.weight';
+    [h, gen] = c.addNorm(gen, c.mlp(h, `${pre}mlp_moe_gen`), next);
   }
-  const out = o.rmsNorm(gen, 'norm_moe_gen.weight', eps);
+  const out = h;
 
   // ---- vision velocity: proj_out, zero on clean frames, un-patchify, crop the padding
   const visOut = o.slice(out, zero, Nv, 0);
@@ -237,12 +298,6 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pos
   }
 }
 
-function mlp(o: Ops, x: string, prefix: string): string {
-  const gate = o.silu(o.linear(x, `${prefix}.gate_proj`, false));
-  const up = o.linear(x, `${prefix}.up_proj`, false);
-  return o.linear(o.g.op('Mul', [gate, up]), `${prefix}.down_proj`, false);
-}
-
 /** Sinusoidal timestep embedding [cos, sin] of t·scale, then linear–SiLU–linear, all in float32: [1, hidden]. */
 function timestepEmbedding(o: Ops, timestep: string, scale: number): string {
   const g = o.g;
@@ -255,8 +310,8 @@ function timestepEmbedding(o: Ops, timestep: string, scale: number): string {
   return o.linear(h, 'time_embedder.linear_2', true);
 }
 
-/** cos/sin tables [N, head_dim] in float32 from positions [3, N] (interleaved mRoPE). */
-function rotaryTables(o: Ops, positions: string, cfg: TransformerConfig): { cos: string; sin: string } {
+/** Rotation angles [N, head_dim/2] in float32 from positions [3, N] (interleaved mRoPE). */
+function rotaryAngles(o: Ops, positions: string, cfg: TransformerConfig): string {
   const g = o.g;
   const hd = cfg.head_dim;
   const nf = hd / 2;
@@ -268,7 +323,5 @@ function rotaryTables(o: Ops, positions: string, cfg: TransformerConfig): { cos:
     axis.push(j % 3 === 1 && j < 3 * nH ? 1 : j % 3 === 2 && j < 3 * nW ? 2 : 0);
   }
   const perFreq = g.op('Gather', [positions, g.i64(axis)], { axis: 0 }); // [nf, N]
-  const angles = g.op('Mul', [g.op('Transpose', [perFreq], { perm: [1, 0] }), g.constant(inv, 'float32', [nf])]); // [N, nf]
-  const full = o.concat([angles, angles], 1);
-  return { cos: g.op('Cos', [full]), sin: g.op('Sin', [full]) };
+  return g.op('Mul', [g.op('Transpose', [perFreq], { perm: [1, 0] }), g.constant(inv, 'float32', [nf])]); // [N, nf]
 }

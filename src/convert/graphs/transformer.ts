@@ -1,9 +1,12 @@
-import { GraphBuilder, type Dim, type OnnxDtype } from '../onnx/index.js';
+import { GraphBuilder, OnnxDataType, type Dim, type OnnxDtype } from '../onnx/index.js';
 import type { TransformerConfig } from '../model-config.js';
 import type { ComputeDtype, WeightSpec, WeightTable } from '../weights.js';
-import { generatorTower, textTower, TowerContext, type TextKv, type TransformerVariant } from './transformer-towers.js';
+import {
+  DEFAULT_TRANSFORMER_GRAPH_OPTIONS, generatorTower, textTower, TowerContext,
+  type TextKv, type TransformerGraphOptions, type TransformerVariant,
+} from './transformer-towers.js';
 
-export type { TransformerVariant } from './transformer-towers.js';
+export { DEFAULT_TRANSFORMER_GRAPH_OPTIONS, type TransformerGraphOptions, type TransformerVariant } from './transformer-towers.js';
 
 /**
  * The Cosmos3 mixture-of-transformers denoiser as one ONNX graph (docs/graphs.md). Text rows use the
@@ -76,31 +79,56 @@ export interface GraphIo {
 }
 
 /** Build one transformer variant as a single graph; returns the builder (serialize it with TRANSFORMER_OPSETS). */
-export function buildTransformerGraph(cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant): GraphBuilder {
+export function buildTransformerGraph(
+  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant,
+  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+): GraphBuilder {
   const g = new GraphBuilder(`cosmos3_transformer${suffix(variant)}`);
-  const c = new TowerContext(g, weights, cfg, dtype);
+  const c = new TowerContext(g, weights, cfg, dtype, opts);
   const inputIds = g.input('input_ids', 'int64', ['text_len']);
   const positions = g.input('positions', 'float32', [3, 'seq_len']);
   const L = c.o.dim(inputIds, 0);
-  const { cos, sin } = c.rotary(c.o.slice(positions, c.zero, L, 1));
-  generatorTower(c, variant, positions, L, textTower(c, inputIds, cos, sin));
+  generatorTower(c, variant, positions, L, textTower(c, inputIds, c.rotary(c.o.slice(positions, c.zero, L, 1))));
   return g;
 }
 
 /**
- * The text tower alone (`transformer_text`): ids [text_len] and text positions [3, text_len] → per layer
- * `text_k.{i}` (after norm_k and RoPE) and `text_v.{i}`, float32 [text_len, num_key_value_heads, head_dim].
+ * dtype of the text K/V between `transformer_text` and `transformer_gen*`: float32 for float32 models, float16
+ * otherwise (half the bytes crossing the host each step; every bfloat16 value inside float16's range is exact
+ * in float16, whose 11-bit mantissa holds bfloat16's 8, and the text graph clips to that range first).
  */
-export function buildTransformerTextGraph(cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype): GraphBuilder {
+export function textKvDtype(dtype: ComputeDtype): 'float32' | 'float16' {
+  return dtype === 'float32' ? 'float32' : 'float16';
+}
+
+const FLOAT16_MAX = 65504;
+
+/**
+ * The text tower alone (`transformer_text`): ids [text_len] and text positions [3, text_len] → per layer
+ * `text_k.{i}` (after norm_k and RoPE) and `text_v.{i}`, [text_len, num_key_value_heads, head_dim] in
+ * `textKvDtype(dtype)`.
+ */
+export function buildTransformerTextGraph(
+  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype,
+  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+): GraphBuilder {
   const g = new GraphBuilder('cosmos3_transformer_text');
-  const c = new TowerContext(g, weights, cfg, dtype);
+  const c = new TowerContext(g, weights, cfg, dtype, opts);
   const inputIds = g.input('input_ids', 'int64', ['text_len']);
   const positions = g.input('positions', 'float32', [3, 'text_len']);
-  const { cos, sin } = c.rotary(positions);
   const dims = ['text_len', cfg.num_key_value_heads, cfg.head_dim];
-  textTower(c, inputIds, cos, sin).forEach((kv, i) => {
-    g.output(c.toF32(kv.k), `text_k.${i}`, 'float32', dims);
-    g.output(c.toF32(kv.v), `text_v.${i}`, 'float32', dims);
+  const perHead = g.i64([-1, cfg.num_key_value_heads, cfg.head_dim]);
+  const kvDtype = textKvDtype(dtype);
+  const toKv = (x: string): string => {
+    if (dtype === kvDtype) return x;
+    if (kvDtype === 'float32') return c.toF32(x);
+    // via float32: the CUDA EP has no bfloat16 Clip (text K/V are small; this runs once per prompt)
+    const clipped = g.op('Clip', [c.toF32(x), g.scalar(-FLOAT16_MAX), g.scalar(FLOAT16_MAX)]);
+    return c.o.cast(clipped, OnnxDataType.float16);
+  };
+  textTower(c, inputIds, c.rotary(positions)).forEach((kv, i) => {
+    g.output(toKv(c.o.reshape(kv.k, perHead)), `text_k.${i}`, kvDtype, dims);
+    g.output(toKv(c.o.reshape(kv.v, perHead)), `text_v.${i}`, kvDtype, dims);
   });
   return g;
 }
@@ -110,17 +138,22 @@ export function buildTransformerTextGraph(cfg: TransformerConfig, weights: Weigh
  * every layer's `text_k.{i}` / `text_v.{i}` (from `transformer_text`). `positions` still spans the joint
  * sequence [3, seq_len]; its first text_len columns are skipped (text_len is read from `text_k.0`).
  */
-export function buildTransformerGenGraph(cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant): GraphBuilder {
+export function buildTransformerGenGraph(
+  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant,
+  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+): GraphBuilder {
   const g = new GraphBuilder(`cosmos3_transformer_gen${suffix(variant)}`);
-  const c = new TowerContext(g, weights, cfg, dtype);
+  const c = new TowerContext(g, weights, cfg, dtype, opts);
   const dims = ['text_len', cfg.num_key_value_heads, cfg.head_dim];
   const text: TextKv[] = [];
   let textLen = '';
+  const kvDtype = textKvDtype(dtype);
+  const toCompute = (x: string) => (kvDtype === dtype ? x : c.toCompute(x));
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    const k = g.input(`text_k.${i}`, 'float32', dims);
-    const v = g.input(`text_v.${i}`, 'float32', dims);
+    const k = g.input(`text_k.${i}`, kvDtype, dims);
+    const v = g.input(`text_v.${i}`, kvDtype, dims);
     if (i === 0) textLen = c.o.dim(k, 0);
-    text.push({ k: c.toCompute(k), v: c.toCompute(v) });
+    text.push({ k: c.flat(toCompute(k), cfg.num_key_value_heads), v: c.flat(toCompute(v), cfg.num_key_value_heads) });
   }
   const positions = g.input('positions', 'float32', [3, 'seq_len']);
   generatorTower(c, variant, positions, textLen, text);

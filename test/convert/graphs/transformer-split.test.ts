@@ -77,3 +77,50 @@ describe('split transformer graphs (transformer_text + transformer_gen*) against
     }
   });
 });
+
+describe('split transformer graphs in 16-bit models: text K/V cross as float16', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('declares float16 text K/V for bfloat16 and float16 models, float32 for float32 ones', async () => {
+    for (const dtype of ['bfloat16', 'float16', 'float32'] as const) {
+      const out = await mkdtemp(path.join(os.tmpdir(), `c3s-tfkv-${dtype}-`));
+      dirs.push(out);
+      const m = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype, hash: false });
+      const want = dtype === 'float32' ? 'float32' : 'float16';
+      expect(m.graphs.transformer_text.outputs.every((o) => o.dtype === want), dtype).toBe(true);
+      const gen = m.graphs.transformer_gen.inputs.filter((i) => /^text_[kv]\./.test(i.name));
+      expect(gen.length, dtype).toBe(4);
+      expect(gen.every((i) => i.dtype === want), dtype).toBe(true);
+      expect(m.graphs.transformer_gen.inputs.find((i) => i.name === 'positions')!.dtype).toBe('float32');
+    }
+  });
+
+  it('float16: the generator graph fed the text graph\'s float16 K/V equals the single float16 graph', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfkv16-'));
+    dirs.push(out);
+    const m = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float16', hash: false });
+    const open = (g: string) => OrtSession.create(path.join(out, m.graphs[g].file), { device: 'cpu', threads: 1 });
+    const [single, text, gen] = [await open('transformer'), await open('transformer_text'), await open('transformer_gen')];
+    try {
+      const c = await openCase(FIXTURE, 'tf_t2i');
+      try {
+        const { feeds } = await transformerCaseFeeds(c);
+        const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, feeds.input_ids.data.length) });
+        expect(kv['text_k.0'].data).toBeInstanceOf(Uint16Array);
+        const genFeeds: Record<string, HostTensor<TensorData>> = { ...kv, ...feeds };
+        delete genFeeds.input_ids;
+        const a = (await gen.run(genFeeds)).vision_velocity.data as Float32Array;
+        const b = (await single.run(feeds)).vision_velocity.data as Float32Array;
+        expect(relL2(a, b)).toBeLessThan(1e-3);
+        expect(relL2(a, (await c.f32('out_vision_0')).data)).toBeLessThan(2e-2);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      for (const s of [single, text, gen]) await s.release();
+    }
+  });
+});
