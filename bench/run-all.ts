@@ -14,6 +14,8 @@ const BENCHES: [string, string[]][] = [
   ['encode-mp4.js', []],
   ['vae-memory.js', []],
   ['http-roundtrip.js', []],
+  // the GPU bench's comparisons (fused vs elementwise graph, split vs single text tower) at mid width on the CPU
+  ['gpu/run.js', ['--size', 'mid', '--phases', 'forward,t2i,profile', '--runs', '3']],
 ];
 
 let failed = 0;

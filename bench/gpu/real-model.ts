@@ -1,18 +1,30 @@
 /**
- * Builds a full-size Cosmos3-Nano model folder with random weights on the benchmark host: the 36-layer
- * transformer (bf16) whose layers all reference one stored layer's weights through external data (so the
- * checkpoint on disk is ~2 GB; ONNX Runtime still loads 36 separate copies on the GPU, so memory and time
- * are those of the real model), and the Wan2.2 VAE at its real config, every weight stored.
+ * Builds a model folder with random weights on the benchmark host, at the size asked (the full Cosmos3-Nano
+ * by default): the transformer whose layers all reference one stored layer's weights through external data
+ * (so the full-size checkpoint on disk is ~2 GB; ONNX Runtime still loads one copy per layer on the device,
+ * so memory and time are those of the real model), and the VAE with every weight stored. Graphs: the fused
+ * single `transformer` and split `transformer_text` + `transformer_gen` the server runs, and the elementwise
+ * spelling of the single graph as `transformer_unfused` (same weights), the baseline of the comparison.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  bf16ToF32, buildTransformerGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
+  bf16ToF32, buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
   TransformerConfigSchema, VaeConfigSchema, vaeComponent, vaeWeightSpecs, writeSafetensors, type ComputeDtype,
   type Manifest, type ManifestGraph, type WeightSpec, type WeightTable,
 } from '../../src/convert/index.js';
 import { generateTinyCheckpoint } from '../../src/convert/tiny/index.js';
 import { REAL_TRANSFORMER_CONFIG, realVaeConfig } from './real-config.js';
+
+export interface RealModelOptions {
+  readonly dtype: ComputeDtype;
+  readonly vae: boolean;
+  readonly log: (s: string) => void;
+  /** Transformer config (default: the full-size one). */
+  readonly transformer?: Record<string, unknown>;
+  /** VAE config (default: the real widths). */
+  readonly vaeConfig?: Record<string, unknown>;
+}
 
 /** bf16 bits of small pseudo-random values, cycled from one 4 MiB block (fast to generate). */
 const BLOCK = (() => {
@@ -70,7 +82,8 @@ function sharedLayerTable(placed: WeightTable): WeightTable {
   };
 }
 
-export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; vae: boolean; log: (s: string) => void }): Promise<RealModel> {
+export async function buildRealModel(root: string, opts: RealModelOptions): Promise<RealModel> {
+  const transformerConfig = opts.transformer ?? REAL_TRANSFORMER_CONFIG;
   const ckpt = path.join(root, 'ckpt');
   const dir = path.join(root, 'model');
   await mkdir(path.join(ckpt, 'transformer'), { recursive: true });
@@ -85,7 +98,7 @@ export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; 
     configs[rel] = rel;
   }
 
-  const cfg = TransformerConfigSchema.parse(REAL_TRANSFORMER_CONFIG);
+  const cfg = TransformerConfigSchema.parse(transformerConfig);
   const stored = transformerWeightSpecs(cfg).filter((s) => !/^layers\.(?!0\.)/.test(s.name));
   const tfile = path.join(ckpt, 'transformer', 'diffusion_pytorch_model.safetensors');
   let t0 = performance.now();
@@ -93,21 +106,28 @@ export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; 
   const storedBytes = stored.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (s.role === 'float32' ? 4 : 2), 0);
   opts.log(`wrote random transformer weights (${(storedBytes / 2 ** 30).toFixed(2)} GiB: layer 0 + embeddings) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   await mkdir(path.join(dir, 'transformer'), { recursive: true });
-  await writeFile(path.join(dir, 'transformer', 'config.json'), JSON.stringify(REAL_TRANSFORMER_CONFIG));
+  await writeFile(path.join(dir, 'transformer', 'config.json'), JSON.stringify(transformerConfig));
   configs['transformer/config.json'] = 'transformer/config.json';
 
-  const ctx = componentContext({
+  const ctxOptions = {
     checkpoint: ckpt, out: dir, dtype: opts.dtype, link: true, progress: () => {},
     metadata: { note: 'random weights, layers share one stored layer' }, weightTable: sharedLayerTable,
-  });
+  };
+  const ctx = componentContext(ctxOptions);
   const table = await ctx.placeWeights('transformer', stored);
   const graphs: Record<string, ManifestGraph> = {};
   t0 = performance.now();
-  graphs.transformer = await ctx.writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, { actions: false, sound: false }), TRANSFORMER_OPSETS);
-  opts.log(`built the 36-layer transformer graph in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const vision = { actions: false, sound: false };
+  graphs.transformer = await ctx.writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
+  graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
+  graphs.transformer_gen = await ctx.writeGraph('transformer_gen', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
+  const unfused = buildTransformerGraph(cfg, table, opts.dtype, vision, { fused: false });
+  const plain = componentContext({ ...ctxOptions, transformerGraphs: { fused: false } }); // for the graph metadata
+  graphs.transformer_unfused = await plain.writeGraph('transformer_unfused', 'transformer', unfused, TRANSFORMER_OPSETS);
+  opts.log(`built the ${cfg.num_hidden_layers}-layer transformer graphs (fused single and split, unfused single) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   if (opts.vae) {
-    const vcfgRaw = realVaeConfig();
+    const vcfgRaw = opts.vaeConfig ?? realVaeConfig();
     VaeConfigSchema.parse(vcfgRaw);
     await mkdir(path.join(ckpt, 'vae'), { recursive: true });
     await writeFile(path.join(ckpt, 'vae', 'config.json'), JSON.stringify(vcfgRaw));
@@ -121,6 +141,7 @@ export async function buildRealModel(root: string, opts: { dtype: ComputeDtype; 
   }
   const manifest: Manifest = {
     format: 'cosmos3-serve-model', converterVersion: CONVERTER_VERSION, createdAt: new Date().toISOString(), dtype: opts.dtype,
+    transformerGraphs: { fused: true },
     source: { checkpoint: ckpt, files: [] }, graphs, configs,
   };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));

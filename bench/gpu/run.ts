@@ -1,28 +1,35 @@
 /**
- * bench:gpu — full-size Cosmos3-Nano on one GPU with ONNX Runtime's CUDA EP (bf16, random weights):
- * denoiser forwards at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens, text2image 720p end to end,
- * VAE decode of 189 frames at 720p (time and peak memory), projected text2video end to end for the defaults
- * (35 steps, CFG 6), the published H100 times beside them, and, when PyTorch + diffusers are on the host,
- * the reference transformer's forward at the same sizes. Prints JSON lines, then a table.
+ * bench:gpu — Cosmos3-Nano on one GPU with ONNX Runtime's CUDA EP (bf16, random weights, full size):
+ * denoiser forwards at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens with the fused graph and its
+ * elementwise spelling side by side, text2image 720p end to end with the split text tower and with the single
+ * graph, VAE decode of 189 frames at 720p (time and peak memory), projected text2video end to end for the
+ * defaults (35 steps, CFG 6), ONNX Runtime profiles (time per op type), the published H100 times beside them,
+ * and, when PyTorch + diffusers are on the host, the reference transformer's forward at the same sizes.
+ * Prints JSON lines, then a table.
  *
- * Usage: node bench-gpu.js [--dir /tmp/c3s-gpu] [--device cuda:0] [--phases model,forward,t2i,vae] [--tiny]
- * (--tiny runs the same script at toy size on the CPU provider, for CI-side checking of the script itself)
+ * Usage: node bench-gpu.js [--size real|mid|tiny] [--dir /tmp/c3s-gpu] [--device cuda:0]
+ *          [--phases model,forward,t2i,vae,profile,torch] [--runs 3] [--deadline-s 0]
+ * --size mid and tiny run on the CPU provider in float32: mid (real head layout, quarter width, 4 layers) for
+ * CPU-side ratios, tiny (--tiny) to check the script itself in CI.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mropePositions } from '../../src/pipeline/index.js';
-import { openOrtModel, type OrtModel } from '../../src/engine/ort-runner.js';
-import type { DeviceSpec } from '../../src/engine/ort/index.js';
-import { ensureTinyModel } from '../../src/convert/tiny/index.js';
+import type { Denoiser } from '../../src/pipeline/networks.js';
+import { openOrtModel } from '../../src/engine/ort-runner.js';
+import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
+import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
 import { WeightRandom } from '../../src/convert/tiny/random.js';
+import type { Manifest } from '../../src/convert/index.js';
 import type { JobSpec } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
-import { REAL_TRANSFORMER_CONFIG } from './real-config.js';
+import { BENCH_SIZES, type BenchSize } from './real-config.js';
+import { findProfile, meanRun, profiledRuns } from './profile.js';
 
 const PUBLISHED = {
   t2v720_h100_s: { 'PyTorch reference': 207.8, 'vLLM-Omni': 202.3, diffusers: 240, 'NIM (FP8)': 199.5 },
@@ -30,16 +37,14 @@ const PUBLISHED = {
   forward44k_floor_s: 2.7,
   vae720_h200_ref: { seconds: 10.5, peakGB: 12.4 },
 };
+const TEXT_LEN = 300;
 
 interface Row { metric: string; value: string; target?: string }
 
-const results: Record<string, unknown> = {};
 const rows: Row[] = [];
-const emit = (o: Record<string, unknown>) => {
-  Object.assign(results, o);
-  process.stdout.write(JSON.stringify(o) + '\n');
-};
+const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 const log = (s: string) => process.stderr.write(`[bench:gpu] ${s}\n`);
+const s3 = (x: number) => +x.toFixed(3);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,40 +56,57 @@ function randn(n: number, seed: number): Float32Array {
   return new WeightRandom(seed).fillNormal(new Float32Array(n), 0, 1);
 }
 
-async function timeForward(model: OrtModel, T: number, H: number, W: number, textLen: number, runs: number, mem: GpuMemorySampler) {
+/** The inputs of one vision-only forward with a 300-token prompt at latent size T×H×W. */
+function forwardInputs(T: number, H: number, W: number) {
   const rows_ = Math.ceil(H / 2);
   const cols = Math.ceil(W / 2);
-  const inputIds = BigInt64Array.from({ length: textLen }, (_, i) => BigInt((i * 7919) % 256));
-  const positions = mropePositions({ baseFps: 24, margin: 15000, temporalFactor: 4, soundLatentFps: 25 }, { textLength: textLen, vision: { frames: T, rows: rows_, cols }, fps: 24 });
-  const latents = { data: randn(48 * T * H * W, 7), shape: [1, 48, T, H, W] };
-  const visionNoisy = new Float32Array(T).fill(1);
+  const inputIds = BigInt64Array.from({ length: TEXT_LEN }, (_, i) => BigInt((i * 7919) % 256));
+  const positions = mropePositions({ baseFps: 24, margin: 15000, temporalFactor: 4, soundLatentFps: 25 }, { textLength: TEXT_LEN, vision: { frames: T, rows: rows_, cols }, fps: 24 });
+  return {
+    tokens: T * rows_ * cols,
+    inputs: { inputIds, visionLatents: { data: randn(48 * T * H * W, 7), shape: [1, 48, T, H, W] }, visionNoisy: new Float32Array(T).fill(1), timestep: 900, positions },
+  };
+}
+
+async function timeForward(denoiser: Denoiser, T: number, H: number, W: number, runs: number, mem: GpuMemorySampler) {
+  const { tokens, inputs } = forwardInputs(T, H, W);
   const times: number[] = [];
   mem.reset();
   for (let i = 0; i <= runs; i++) {
     const t0 = performance.now();
-    const out = await model.networks.denoiser.run({ inputIds, visionLatents: latents, visionNoisy, timestep: 900, positions });
+    const out = await denoiser.run(inputs);
     const dt = (performance.now() - t0) / 1000;
     if (i > 0) times.push(dt);
     if (!out.vision.data.every(Number.isFinite)) log(`warning: non-finite velocity at ${T}x${H}x${W}`);
   }
-  return { tokens: T * rows_ * cols, seconds: median(times), all: times, peakGB: mem.peakGB() };
+  return { tokens, seconds: median(times), all: times, peakGB: mem.peakGB() };
+}
+
+/** The manifest with `graph` standing in for the single vision transformer and no split graphs. */
+function withSingle(manifest: Manifest, graph: string): Manifest {
+  const graphs = Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => !n.startsWith('transformer')));
+  return { ...manifest, graphs: { ...graphs, transformer: manifest.graphs[graph] } };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      size: { type: 'string', default: 'real' },
+      tiny: { type: 'boolean', default: false },
       dir: { type: 'string', default: path.join(os.tmpdir(), 'c3s-gpu') },
       device: { type: 'string', default: 'cuda:0' },
-      phases: { type: 'string', default: 'model,forward,t2i,vae,torch' },
-      tiny: { type: 'boolean', default: false },
+      phases: { type: 'string', default: 'model,forward,t2i,vae,profile,torch' },
       runs: { type: 'string', default: '3' },
       'deadline-s': { type: 'string', default: '0' },
       'vae-chunk': { type: 'string', default: '4' },
     },
     strict: true,
   });
+  const sizeName = values.tiny ? 'tiny' : values.size!;
+  if (!(sizeName in BENCH_SIZES)) throw new Error(`--size must be one of ${Object.keys(BENCH_SIZES).join(', ')}`);
+  const size: BenchSize = BENCH_SIZES[sizeName as keyof typeof BENCH_SIZES];
   const phases = new Set(values.phases!.split(','));
-  const device = (values.tiny ? 'cpu' : values.device) as DeviceSpec;
+  const device = (size.device === 'cpu' ? 'cpu' : values.device) as DeviceSpec;
   const runs = Number(values.runs);
   const started = performance.now();
   const deadlineS = Number(values['deadline-s']);
@@ -92,37 +114,12 @@ async function main(): Promise<void> {
   const left = () => (deadlineS > 0 ? deadlineS - (performance.now() - started) / 1000 : Infinity);
   const mem = new GpuMemorySampler();
   let gpuName = 'cpu';
-  try {
-    gpuName = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
-  } catch { /* no GPU: --tiny */ }
-  emit({ bench: 'gpu', date: new Date().toISOString(), device, gpu: gpuName, node: process.version, tiny: values.tiny });
-
-  let modelDir: string;
-  const t0 = performance.now();
-  if (values.tiny) {
-    modelDir = path.join(values.dir!, 'tiny');
-    await ensureTinyModel(modelDir);
-  } else {
-    await rm(values.dir!, { recursive: true, force: true });
-    await mkdir(values.dir!, { recursive: true });
-    const m = await buildRealModel(values.dir!, { dtype: 'bfloat16', vae: true, log });
-    modelDir = m.dir;
-    emit({ weights: `random bf16; the 36 transformer layers share one stored layer (${m.storedTransformerGB.toFixed(2)} GiB on disk), loaded as 36 separate copies on the GPU` });
+  if (size.device === 'gpu') {
+    try {
+      gpuName = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
+    } catch { /* reported by the session open */ }
   }
-  emit({ modelBuildSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
-
-  if (!['forward', 't2i', 'vae'].some((p) => phases.has(p))) {
-    mem.stop();
-    return;
-  }
-  const t1 = performance.now();
-  const model = await openOrtModel(modelDir, device, { vaeDecodeChunk: Number(values['vae-chunk']) });
-  emit({ sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
-
-  const sizes: [string, number, number, number][] = values.tiny
-    ? [['tiny 17f', 5, 4, 6]]
-    : [['720p/189f', 48, 45, 80], ['480p/189f', 48, 30, 52]];
-  const fwd: Record<string, { tokens: number; seconds: number; peakGB: number }> = {};
+  emit({ bench: 'gpu', date: new Date().toISOString(), size: sizeName, device, gpu: gpuName, node: process.version });
   const guarded = async (name: string, fn: () => Promise<void>) => {
     try {
       await fn();
@@ -131,51 +128,102 @@ async function main(): Promise<void> {
       rows.push({ metric: `${name} (failed)`, value: (err as Error).message.slice(0, 120) });
     }
   };
+
+  const t0 = performance.now();
+  await rm(values.dir!, { recursive: true, force: true });
+  await mkdir(values.dir!, { recursive: true });
+  const built = await buildRealModel(values.dir!, { dtype: size.dtype, vae: true, log, transformer: size.transformer, vaeConfig: size.vae });
+  const { dir: modelDir, manifest } = built;
+  emit({
+    modelBuildSeconds: +((performance.now() - t0) / 1000).toFixed(1),
+    weights: `random ${size.dtype}; the ${size.transformer.num_hidden_layers} transformer layers share one stored layer (${built.storedTransformerGB.toFixed(2)} GiB on disk), loaded as separate copies on the device`,
+  });
+
+  // ---- forward: the fused graph and its elementwise spelling, one session at a time
+  const fwd: Record<string, Record<string, { tokens: number; seconds: number; peakGB: number }>> = { fused: {}, unfused: {} };
   if (phases.has('forward')) await guarded('forward', async () => {
-    for (const [label, T, H, W] of sizes) {
-      const r = await timeForward(model, T, H, W, 300, runs, mem);
-      fwd[label] = r;
-      emit({ forward: label, visionTokens: r.tokens, textTokens: 300, seconds: +r.seconds.toFixed(3), runs: r.all.map((x) => +x.toFixed(3)), peakGpuGB: +r.peakGB.toFixed(1) });
-      rows.push({ metric: `denoiser forward, ${r.tokens} vision tokens (${label})`, value: `${r.seconds.toFixed(3)} s (CFG step ${(2 * r.seconds).toFixed(3)} s)`, target: label.startsWith('720') ? `≤ ${(PUBLISHED.forward44k_floor_s * 1.1).toFixed(2)} s (floor ${PUBLISHED.forward44k_floor_s} s + 10%)` : undefined });
+    for (const [variant, graph] of [['fused', 'transformer'], ['unfused', 'transformer_unfused']] as const) {
+      const t1 = performance.now();
+      const denoiser = await OrtDenoiser.open(modelDir, withSingle(manifest, graph), { device });
+      emit({ forwardVariant: variant, sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
+      try {
+        for (const [label, T, H, W] of size.forwards) {
+          const r = await timeForward(denoiser, T, H, W, runs, mem);
+          fwd[variant][label] = r;
+          emit({ forward: label, variant, visionTokens: r.tokens, textTokens: TEXT_LEN, seconds: s3(r.seconds), runs: r.all.map(s3), peakGpuGB: +r.peakGB.toFixed(1) });
+        }
+      } finally {
+        await denoiser.release();
+      }
+    }
+    for (const [label] of size.forwards) {
+      const f = fwd.fused[label];
+      const u = fwd.unfused[label];
+      rows.push({
+        metric: `denoiser forward, ${f.tokens} vision tokens (${label}): fused graph; one step without / with the unconditional pass`,
+        value: `${f.seconds.toFixed(3)} s / ${(2 * f.seconds).toFixed(3)} s (elementwise graph ${u.seconds.toFixed(3)} s: fused/elementwise ${(f.seconds / u.seconds).toFixed(3)})`,
+        target: label.startsWith('720p/') ? `≤ ${(PUBLISHED.forward44k_floor_s * 1.1).toFixed(2)} s (floor ${PUBLISHED.forward44k_floor_s} s + 10%)` : undefined,
+      });
     }
   });
 
-  if (phases.has('t2i')) await guarded('t2i', async () => {
-    if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
-    const spec: JobSpec = {
-      mode: 'text2image', prompt: 'A medium shot of a modern robotics research laboratory with white walls and a gray floor.', negativePrompt: '',
-      resolution: '720', aspectRatio: '16,9', width: values.tiny ? 96 : 1280, height: values.tiny ? 64 : 720, numFrames: 1, fps: 24, seed: 0,
-      numSteps: values.tiny ? 3 : 50, guidance: 4, shift: 3,
-    };
-    await model.pipelines.runPipeline({ ...spec, numSteps: 2 }, {}, model.networks, model.text, {});
-    const times: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const s = performance.now();
-      const r = await model.pipelines.runPipeline(spec, {}, model.networks, model.text, {});
-      times.push((performance.now() - s) / 1000);
-      if (i === 1) emit({ t2iStages: r.timings });
-    }
-    const t = Math.min(...times);
-    emit({ text2image: `${spec.width}x${spec.height}`, steps: spec.numSteps, guidance: spec.guidance, seconds: +t.toFixed(3) });
-    rows.push({ metric: `text2image ${spec.width}×${spec.height}, ${spec.numSteps} steps, CFG (JPEG encode excluded)`, value: `${t.toFixed(2)} s`, target: `≤ 2.6 s (vLLM-Omni ${PUBLISHED.t2i720_h100_s['vLLM-Omni']} s, PyTorch ${PUBLISHED.t2i720_h100_s.PyTorch} s)` });
-  });
-
+  // ---- text2image end to end: split text tower (what the server runs) and the single graph
+  const t2i: Record<string, number> = {};
   let vaeSeconds = NaN;
-  if (phases.has('vae')) await guarded('vae', async () => {
-    const [T, H, W] = values.tiny ? [5, 4, 6] : [48, 45, 80];
-    const latent = { data: randn(48 * T * H * W, 11), shape: [1, 48, T, H, W] };
-    const base = mem.currentGB();
-    await model.networks.vae.decode({ data: randn(48 * 2 * H * W, 3), shape: [1, 48, 2, H, W] });
-    mem.reset();
-    const s = performance.now();
-    const px = await model.networks.vae.decode(latent);
-    vaeSeconds = (performance.now() - s) / 1000;
-    const peak = mem.peakGB();
-    emit({ vaeDecode: `${px.shape[2]} frames ${px.shape[4]}x${px.shape[3]}`, seconds: +vaeSeconds.toFixed(2), peakGpuGB: +peak.toFixed(1), baselineGpuGB: +base.toFixed(1), vaeExtraGB: +(peak - base).toFixed(1) });
-    rows.push({ metric: `VAE decode ${px.shape[2]} frames ${px.shape[4]}×${px.shape[3]} (${(model.networks.vae as { lastRun?: { graphs?: string; runs?: number } }).lastRun?.graphs ?? 'chunked'} graphs)`, value: `${vaeSeconds.toFixed(2)} s, +${(peak - base).toFixed(1)} GB over the loaded model`, target: `≤ 8 s, ≤ 12 GB (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB)` });
-  });
+  for (const split of [true, false]) {
+    const variant = split ? 'split' : 'single';
+    const wantT2i = phases.has('t2i');
+    const wantVae = split && phases.has('vae');
+    if (!wantT2i && !wantVae) continue;
+    await guarded(`t2i ${variant}`, async () => {
+      if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
+      const t1 = performance.now();
+      const model = await openOrtModel(modelDir, device, { vaeDecodeChunk: Number(values['vae-chunk']), splitTransformer: split });
+      emit({ t2iVariant: variant, sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
+      try {
+        if (wantT2i) {
+          const spec: JobSpec = {
+            mode: 'text2image', prompt: 'A medium shot of a modern robotics research laboratory with white walls and a gray floor.', negativePrompt: '',
+            resolution: '720', aspectRatio: '16,9', width: size.t2i.width, height: size.t2i.height, numFrames: 1, fps: 24, seed: 0,
+            numSteps: size.t2i.steps, guidance: 4, shift: 3,
+          };
+          await model.pipelines.runPipeline({ ...spec, numSteps: 2 }, {}, model.networks, model.text, {});
+          const times: number[] = [];
+          for (let i = 0; i < 2; i++) {
+            const s = performance.now();
+            const r = await model.pipelines.runPipeline(spec, {}, model.networks, model.text, {});
+            times.push((performance.now() - s) / 1000);
+            if (i === 1) emit({ t2iStages: r.timings, variant });
+          }
+          t2i[variant] = Math.min(...times);
+          emit({ text2image: `${spec.width}x${spec.height}`, variant, steps: spec.numSteps, guidance: spec.guidance, seconds: s3(t2i[variant]) });
+        }
+        if (wantVae) {
+          const [T, H, W] = size.vaeDecode;
+          const latent = { data: randn(48 * T * H * W, 11), shape: [1, 48, T, H, W] };
+          const base = mem.currentGB();
+          await model.networks.vae.decode({ data: randn(48 * 2 * H * W, 3), shape: [1, 48, 2, H, W] });
+          mem.reset();
+          const s = performance.now();
+          const px = await model.networks.vae.decode(latent);
+          vaeSeconds = (performance.now() - s) / 1000;
+          const peak = mem.peakGB();
+          emit({ vaeDecode: `${px.shape[2]} frames ${px.shape[4]}x${px.shape[3]}`, seconds: +vaeSeconds.toFixed(2), peakGpuGB: +peak.toFixed(1), baselineGpuGB: +base.toFixed(1), vaeExtraGB: +(peak - base).toFixed(1) });
+          const graphs = (model.networks.vae as { lastRun?: { graphs?: string } }).lastRun?.graphs ?? 'chunked';
+          rows.push({ metric: `VAE decode ${px.shape[2]} frames ${px.shape[4]}×${px.shape[3]} (${graphs} graphs)`, value: `${vaeSeconds.toFixed(2)} s, +${(peak - base).toFixed(1)} GB over the loaded model`, target: `≤ 8 s, ≤ 12 GB (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB)` });
+        }
+      } finally {
+        await model.release();
+      }
+    });
+  }
+  if (t2i.split !== undefined) {
+    const { width, height, steps } = size.t2i;
+    const single = t2i.single !== undefined ? ` (single graph ${t2i.single.toFixed(2)} s: split/single ${(t2i.split / t2i.single).toFixed(3)})` : '';
+    rows.push({ metric: `text2image ${width}×${height}, ${steps} steps, CFG, text tower once per prompt (JPEG encode excluded)`, value: `${t2i.split.toFixed(2)} s${single}`, target: `≤ 2.6 s (vLLM-Omni ${PUBLISHED.t2i720_h100_s['vLLM-Omni']} s, PyTorch ${PUBLISHED.t2i720_h100_s.PyTorch} s)` });
+  }
 
-  const f720 = fwd['720p/189f'];
+  const f720 = fwd.fused['720p/189f'];
   if (f720 && Number.isFinite(vaeSeconds)) {
     const encodeS = 189 / 89; // CPU MP4 encode at the measured 89 fps on 2 cores (bench/encode-mp4)
     const projected = 35 * 2 * f720.seconds + vaeSeconds + encodeS;
@@ -183,23 +231,63 @@ async function main(): Promise<void> {
     rows.push({ metric: 'projected text2video 720p/189f, 35 steps, CFG 6', value: `${projected.toFixed(1)} s`, target: `≤ 200 s (published H100: ${Object.entries(PUBLISHED.t2v720_h100_s).map(([k, v]) => `${k} ${v} s`).join(', ')})` });
     rows.push({ metric: 'peak GPU memory during the 720p/189f forward', value: `${f720.peakGB.toFixed(1)} GB`, target: '≤ 60 GB' });
   }
-  await model.release();
 
-  if (phases.has('torch') && !values.tiny && process.env.TORCH_PYTHON && left() < 150) {
-    emit({ torch: { skipped: `only ${left().toFixed(0)} s left before the deadline` } });
-  } else if (phases.has('torch') && !values.tiny && process.env.TORCH_PYTHON) {
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const cfgFile = path.join(values.dir!, 'real-transformer-config.json');
-    await import('node:fs/promises').then((fs) => fs.writeFile(cfgFile, JSON.stringify(REAL_TRANSFORMER_CONFIG)));
+  // ---- profile: where a forward's time goes, per op type (the fused single graph; one session, runs per shape)
+  if (phases.has('profile')) await guarded('profile', async () => {
+    if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
+    const [bigLabel, bT, bH, bW] = size.forwards[0];
+    const shapes: [string, number, number, number, number][] = [['text2image 720p', 1, 45, 80, 3]];
+    if (bT * bH * bW !== 45 * 80) shapes.push([bigLabel, bT, bH, bW, 1]);
+    const prefix = path.join(values.dir!, 'ort-profile');
+    const session = await OrtSession.create(path.join(modelDir, manifest.graphs.transformer.file), { device, profilePrefix: prefix });
+    const plan: { label: string; tokens: number; measured: boolean }[] = [];
     try {
-      const out = execFileSync(process.env.TORCH_PYTHON, [process.env.TORCH_SCRIPT ?? path.join(here, 'torch_forward.py'), cfgFile, JSON.stringify(sizes.map(([, T, H, W]) => [T, H, W])), '300'],
+      for (const [label, T, H, W, n] of shapes) {
+        const { tokens, inputs } = forwardInputs(T, H, W);
+        const feeds = {
+          input_ids: { data: inputs.inputIds, shape: [TEXT_LEN] },
+          positions: { data: inputs.positions, shape: [3, inputs.positions.length / 3] },
+          timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
+          vision_latents: inputs.visionLatents,
+          vision_noisy: { data: inputs.visionNoisy, shape: [T] },
+        };
+        for (let i = 0; i <= n; i++) {
+          await session.run(feeds);
+          plan.push({ label, tokens, measured: i > 0 }); // the first run of each shape warms up
+        }
+      }
+      session.endProfiling();
+    } finally {
+      await session.release();
+    }
+    const runs = await profiledRuns(await findProfile(prefix));
+    if (runs.length !== plan.length) throw new Error(`profile holds ${runs.length} runs, expected ${plan.length}`);
+    for (const [label] of shapes) {
+      const mine = runs.filter((_, i) => plan[i].label === label && plan[i].measured);
+      const p = meanRun(mine);
+      const tokens = plan.find((x) => x.label === label)!.tokens;
+      const top = p.byOp.slice(0, 10).map((o) => ({ op: o.op, nodes: o.nodes, ms: +o.ms.toFixed(2) }));
+      emit({ profile: label, visionTokens: tokens, runMs: +p.ms.toFixed(1), nodes: p.nodes, nodeMs: +p.nodeMs.toFixed(1), byOp: top });
+      rows.push({ metric: `ORT profile, ${label} (${tokens} vision tokens), fused single graph`, value: `run ${p.ms.toFixed(1)} ms, ${p.nodes} nodes, ${p.nodeMs.toFixed(1)} ms node time; top: ${top.slice(0, 4).map((o) => `${o.op} ${o.ms} ms`).join(', ')}` });
+    }
+  });
+
+  if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON && left() < 150) {
+    emit({ torch: { skipped: `only ${left().toFixed(0)} s left before the deadline` } });
+  } else if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON) {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const cfgFile = path.join(values.dir!, 'transformer-config.json');
+    await writeFile(cfgFile, JSON.stringify(size.transformer));
+    const shapes = [...size.forwards.map(([, T, H, W]) => [T, H, W]), [1, 45, 80]];
+    try {
+      const out = execFileSync(process.env.TORCH_PYTHON, [process.env.TORCH_SCRIPT ?? path.join(here, 'torch_forward.py'), cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
         { encoding: 'utf8', timeout: Math.floor(Math.min(300_000, Math.max(60_000, (left() - 10) * 1000))), stdio: ['ignore', 'pipe', 'inherit'] });
       for (const line of out.trim().split('\n')) {
         const o = JSON.parse(line) as { vision_tokens?: number; forward_s?: number; error?: string };
         emit({ torch: o });
         if (o.vision_tokens && o.forward_s) {
-          const ours = Object.values(fwd).find((f) => f.tokens === o.vision_tokens);
-          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} tokens (same GPU)`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
+          const ours = Object.values(fwd.fused).find((f) => f.tokens === o.vision_tokens);
+          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} vision tokens (same GPU)`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
         }
       }
     } catch (err) {

@@ -69,17 +69,18 @@ export class OrtDenoiser implements Denoiser {
     this.#action = action;
   }
 
-  static async open(modelDir: string, manifest: Manifest, opts: { device: DeviceSpec; threads?: number }): Promise<OrtDenoiser> {
+  /** `split: false` runs the single graphs even when the split ones are present (for comparison). */
+  static async open(modelDir: string, manifest: Manifest, opts: { device: DeviceSpec; threads?: number; split?: boolean }): Promise<OrtDenoiser> {
     const opened: OrtSession[] = [];
     const create = async (g: ManifestGraph) => {
-      const s = await OrtSession.create(path.join(modelDir, g.file), opts);
+      const s = await OrtSession.create(path.join(modelDir, g.file), { device: opts.device, threads: opts.threads });
       opened.push(s);
       return s;
     };
     try {
       let text: OrtSession | null = null;
       let textOutputs: string[] = [];
-      const t = manifest.graphs.transformer_text;
+      const t = opts.split === false ? undefined : manifest.graphs.transformer_text;
       if (t) {
         checkGraph('transformer_text', t, TEXT_INPUTS);
         textOutputs = t.outputs.map((o) => o.name);

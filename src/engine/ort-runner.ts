@@ -63,7 +63,8 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   const text = createPromptEncoder(tokenizer, textSettingsFrom(options));
   const pipelines = createPipelines(facts);
   const threads = typeof options?.threads === 'number' ? options.threads : undefined;
-  const denoiser = await OrtDenoiser.open(modelDir, manifest, { device, threads });
+  // splitTransformer: false keeps the single transformer graphs (text tower every step), for comparison
+  const denoiser = await OrtDenoiser.open(modelDir, manifest, { device, threads, split: options?.splitTransformer !== false });
   let vae: OrtVae;
   try {
     const chunk = (k: string) => (typeof options?.[k] === 'number' ? (options[k] as number) : undefined);

@@ -11,11 +11,19 @@ describe('bench:gpu --tiny', () => {
     try {
       const out = execFileSync(process.execPath, [path.resolve('dist/bench/gpu/run.js'), '--tiny', '--dir', dir, '--runs', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines.find((l) => l.forward)?.seconds).toBeGreaterThan(0);
-      expect(lines.find((l) => l.text2image)?.seconds).toBeGreaterThan(0);
+      expect(lines.some((l) => l.phaseFailed), JSON.stringify(lines.find((l) => l.phaseFailed))).toBe(false);
+      for (const variant of ['fused', 'unfused']) expect(lines.find((l) => l.forward && l.variant === variant)?.seconds).toBeGreaterThan(0);
+      for (const variant of ['split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
       expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
-      expect(lines.some((l) => l.phaseFailed)).toBe(false);
+      const profile = lines.filter((l) => l.profile) as { profile: string; nodes: number; byOp: { op: string; ms: number }[] }[];
+      expect(profile.map((p) => p.profile)).toEqual(['text2image 720p', 'tiny 17f']);
+      for (const p of profile) {
+        expect(p.nodes).toBeGreaterThan(50);
+        expect(p.byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Gemm', 'MultiHeadAttention']));
+      }
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
+      expect(out).toMatch(/fused\/elementwise \d/);
+      expect(out).toMatch(/split\/single \d/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

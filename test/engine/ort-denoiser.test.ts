@@ -42,14 +42,25 @@ describe('OrtDenoiser', () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortden-'));
     manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
     split = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
-    const graphs = Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => n !== 'transformer_text' && !n.startsWith('transformer_gen')));
-    const old: Manifest = { ...manifest, graphs };
-    single = await OrtDenoiser.open(out, old, { device: 'cpu', threads: 1 });
+    single = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, split: false });
   });
   afterAll(async () => {
     await split?.release();
     await single?.release();
     await rm(out, { recursive: true, force: true });
+  });
+
+  it('opens the single graphs without the split ones (as for a 0.2.0 model folder)', async () => {
+    const graphs = Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => n !== 'transformer_text' && !n.startsWith('transformer_gen')));
+    const old = await OrtDenoiser.open(out, { ...manifest, graphs }, { device: 'cpu', threads: 1 });
+    try {
+      const { inputs } = await caseInputs('tf_t2i');
+      const a = await old.run(inputs);
+      expect(old.textRuns).toBe(0);
+      expect(relL2(a.vision.data, (await single.run(inputs)).vision.data)).toBe(0);
+    } finally {
+      await old.release();
+    }
   });
 
   it('runs the text graph once per ids array and matches the single graph', async () => {

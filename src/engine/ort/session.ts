@@ -9,6 +9,8 @@ export interface SessionOptions {
   /** CPU EP intra-op threads (0 = ORT default). */
   readonly threads?: number;
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Record ONNX Runtime's per-node profile; written to `<prefix>_<time>.json` by endProfiling(). */
+  readonly profilePrefix?: string;
 }
 
 function logLevel(): 0 | 1 | 2 | 3 | 4 {
@@ -52,6 +54,7 @@ export class OrtSession {
       intraOpNumThreads: opts.threads ?? 0,
       // C3S_ORT_LOG_LEVEL=1 shows node placement (e.g. nodes that fell back to the CPU provider)
       logSeverityLevel: logLevel(),
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     });
     return new OrtSession(session);
   }
@@ -72,6 +75,11 @@ export class OrtSession {
       t.dispose?.();
     }
     return result;
+  }
+
+  /** Write the profile of a session created with `profilePrefix` (ORT names the file). */
+  endProfiling(): void {
+    this.#session.endProfiling();
   }
 
   async release(): Promise<void> {
