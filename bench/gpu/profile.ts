@@ -11,7 +11,10 @@ export interface OpTime {
 /** One `session.run` of an ONNX Runtime profile. */
 export interface ProfiledRun {
   readonly ms: number;
-  /** Node executions and their summed time (host-side time on the CUDA EP, whose kernels run asynchronously). */
+  /**
+   * Node executions and their summed time (host-side time on the CUDA EP, whose kernels run asynchronously);
+   * Loop/If/Scan are left out, their bodies' nodes are counted.
+   */
   readonly nodes: number;
   readonly nodeMs: number;
   /** Op types by summed time, largest first. */
@@ -26,6 +29,8 @@ interface ProfileEvent {
   readonly args?: { readonly op_name?: string };
 }
 
+const CONTROL_FLOW = new Set(['Loop', 'If', 'Scan']);
+
 /** The newest ORT profile file `<prefix>_*.json` in the prefix's folder. */
 export async function findProfile(prefix: string): Promise<string> {
   const dir = path.dirname(prefix);
@@ -39,7 +44,8 @@ export async function findProfile(prefix: string): Promise<string> {
 export async function profiledRuns(file: string): Promise<ProfiledRun[]> {
   const events = JSON.parse(await readFile(file, 'utf8')) as ProfileEvent[];
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
-  const nodes = events.filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time'));
+  // control-flow nodes' time is their bodies' nodes, which the profile lists themselves
+  const nodes = events.filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time') && !CONTROL_FLOW.has(e.args?.op_name ?? ''));
   return runs.map((r) => {
     const start = r.ts ?? 0;
     const end = start + (r.dur ?? 0);

@@ -29,7 +29,7 @@ import type { JobSpec } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
 import { BENCH_SIZES, type BenchSize } from './real-config.js';
-import { findProfile, meanRun, profiledRuns } from './profile.js';
+import { findProfile, meanRun, profiledRuns, type ProfiledRun } from './profile.js';
 
 const PUBLISHED = {
   t2v720_h100_s: { 'PyTorch reference': 207.8, 'vLLM-Omni': 202.3, diffusers: 240, 'NIM (FP8)': 199.5 },
@@ -233,6 +233,11 @@ async function main(): Promise<void> {
   }
 
   // ---- profile: where a forward's time goes, per op type (the fused single graph; one session, runs per shape)
+  const report = (what: string, p: ProfiledRun) => {
+    const top = p.byOp.slice(0, 10).map((o) => ({ op: o.op, nodes: o.nodes, ms: +o.ms.toFixed(2) }));
+    emit({ profile: what, runMs: +p.ms.toFixed(1), nodes: p.nodes, nodeMs: +p.nodeMs.toFixed(1), byOp: top });
+    rows.push({ metric: `ORT profile: ${what}`, value: `run ${p.ms.toFixed(1)} ms, ${p.nodes} nodes, ${p.nodeMs.toFixed(1)} ms node time; top: ${top.slice(0, 4).map((o) => `${o.op} ${o.ms} ms`).join(', ')}` });
+  };
   if (phases.has('profile')) await guarded('profile', async () => {
     if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
     const [bigLabel, bT, bH, bW] = size.forwards[0];
@@ -264,12 +269,23 @@ async function main(): Promise<void> {
     if (runs.length !== plan.length) throw new Error(`profile holds ${runs.length} runs, expected ${plan.length}`);
     for (const [label] of shapes) {
       const mine = runs.filter((_, i) => plan[i].label === label && plan[i].measured);
-      const p = meanRun(mine);
       const tokens = plan.find((x) => x.label === label)!.tokens;
-      const top = p.byOp.slice(0, 10).map((o) => ({ op: o.op, nodes: o.nodes, ms: +o.ms.toFixed(2) }));
-      emit({ profile: label, visionTokens: tokens, runMs: +p.ms.toFixed(1), nodes: p.nodes, nodeMs: +p.nodeMs.toFixed(1), byOp: top });
-      rows.push({ metric: `ORT profile, ${label} (${tokens} vision tokens), fused single graph`, value: `run ${p.ms.toFixed(1)} ms, ${p.nodes} nodes, ${p.nodeMs.toFixed(1)} ms node time; top: ${top.slice(0, 4).map((o) => `${o.op} ${o.ms} ms`).join(', ')}` });
+      report(`transformer, ${label} (${tokens} vision tokens), fused single graph`, meanRun(mine));
     }
+
+    // the VAE decoder Loop graph on 3 latent frames (9 video frames) at the decode benchmark's size
+    const [, H, W] = size.vaeDecode;
+    const vprefix = path.join(values.dir!, 'ort-profile-vae');
+    const vae = await OrtSession.create(path.join(modelDir, manifest.graphs.vae_decoder_loop.file), { device, profilePrefix: vprefix });
+    try {
+      const latent = { data: randn(48 * 3 * H * W, 5), shape: [1, 48, 3, H, W] };
+      for (let i = 0; i < 2; i++) await vae.run({ latent });
+      vae.endProfiling();
+    } finally {
+      await vae.release();
+    }
+    const vruns = await profiledRuns(await findProfile(vprefix));
+    report(`VAE decoder loop, 3 latent frames ${W * 16}×${H * 16}`, vruns[vruns.length - 1]);
   });
 
   if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON && left() < 150) {

@@ -7,7 +7,8 @@ import { ModelManifestError } from '../shared/index.js';
  * Version of the converter's output. Bumped when the graphs a model folder holds change, so the embedded tiny
  * model is rebuilt (src/convert/tiny/ensure.ts). 0.2.0: the VAE Loop graphs (vae_encoder_loop, vae_decoder_loop).
  * 0.3.0: the split transformer graphs (transformer_text, transformer_gen*). 0.4.0: fused transformer kernels
- * (RotaryEmbedding, QuickGelu, SkipSimplifiedLayerNormalization) and K/V joined before the head repeat.
+ * (RotaryEmbedding, QuickGelu, SkipSimplifiedLayerNormalization), K/V joined before the head repeat, float16
+ * text K/V in 16-bit models, QuickGelu for the VAE's SiLU.
  */
 export const CONVERTER_VERSION = '0.4.0';
 export const MANIFEST_FILE = 'manifest.json';

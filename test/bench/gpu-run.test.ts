@@ -16,11 +16,16 @@ describe('bench:gpu --tiny', () => {
       for (const variant of ['split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
       expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
       const profile = lines.filter((l) => l.profile) as { profile: string; nodes: number; byOp: { op: string; ms: number }[] }[];
-      expect(profile.map((p) => p.profile)).toEqual(['text2image 720p', 'tiny 17f']);
-      for (const p of profile) {
+      expect(profile.map((p) => p.profile)).toEqual([
+        'transformer, text2image 720p (920 vision tokens), fused single graph',
+        'transformer, tiny 17f (30 vision tokens), fused single graph',
+        'VAE decoder loop, 3 latent frames 96×64',
+      ]);
+      for (const p of profile.slice(0, 2)) {
         expect(p.nodes).toBeGreaterThan(50);
         expect(p.byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Gemm', 'MultiHeadAttention']));
       }
+      expect(profile[2].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
       expect(out).toMatch(/split\/single \d/);

@@ -1,4 +1,4 @@
-import { ONNX_DTYPE_BYTES, OnnxDataType, tensorAttr, type Dim, type GraphBuilder } from '../onnx/index.js';
+import { float, ONNX_DTYPE_BYTES, OnnxDataType, tensorAttr, type Dim, type GraphBuilder } from '../onnx/index.js';
 import type { ComputeDtype, WeightTable } from '../weights.js';
 
 /**
@@ -178,8 +178,9 @@ export class VaeLayers {
 
   // ------------------------------------------------------------------ per-position layers
 
+  /** x·sigmoid(x) as one kernel: com.microsoft QuickGelu with alpha 1 (bf16 on the CUDA EP). */
   silu(x: Act): Act {
-    return { ...x, v: this.g.op('Mul', [x.v, this.g.op('Sigmoid', [x.v])]) };
+    return { ...x, v: this.g.op('QuickGelu', [x.v], { alpha: float(1) }, { domain: 'com.microsoft' }) };
   }
 
   /**
