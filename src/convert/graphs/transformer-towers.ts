@@ -34,10 +34,14 @@ export interface TextKv {
   readonly v: string;
 }
 
-/** Rotary tables in the compute dtype: [1, N, hd/2] for RotaryEmbedding, [N, 1, hd] (halves repeated) otherwise. */
+/**
+ * Rotary tables in the compute dtype. Fused: [N, hd/2] tables with `ids` = [[0, 1, …, N−1]] (each token reads
+ * its own row: mRoPE positions are per token, not one index); otherwise [N, 1, hd] (halves repeated).
+ */
 export interface Rotary {
   readonly cos: string;
   readonly sin: string;
+  readonly ids?: string;
 }
 
 /** The builder, weights and config-derived helpers every tower function works with. */
@@ -80,7 +84,7 @@ export class TowerContext {
   projectRoped(x: string, prefix: string, normWeight: string, n: number, r: Rotary): string {
     const normed = this.o.rmsNorm(this.heads(this.o.linear(x, prefix, false), n), normWeight, this.cfg.rms_norm_eps);
     if (this.opts.fused) {
-      return this.g.op('RotaryEmbedding', [this.flat(normed, n), r.cos, r.sin], { num_heads: n, interleaved: 0 });
+      return this.g.op('RotaryEmbedding', [this.flat(normed, n), r.cos, r.sin, r.ids!], { num_heads: n, interleaved: 0 });
     }
     const hd = this.cfg.head_dim;
     const [x1, x2] = this.g.node('Split', [normed, this.g.i64([hd / 2, hd / 2])], { axis: -1 }, { outputs: 2 });
@@ -139,8 +143,10 @@ export class TowerContext {
   rotary(positions: string): Rotary {
     const angles = rotaryAngles(this.o, positions, this.cfg); // [N, hd/2]
     if (this.opts.fused) {
-      const table = (op: string) => this.o.unsqueeze(this.toCompute(this.g.op(op, [angles])), [0]);
-      return { cos: table('Cos'), sin: table('Sin') };
+      const n = this.g.op('Squeeze', [this.o.dim(angles, 0), this.zero]);
+      const ids = this.o.unsqueeze(this.g.op('Range', [this.g.i64Scalar(0), n, this.g.i64Scalar(1)]), [0]);
+      const table = (op: string) => this.toCompute(this.g.op(op, [angles]));
+      return { cos: table('Cos'), sin: table('Sin'), ids };
     }
     const full = this.o.concat([angles, angles], 1);
     const table = (op: string) => this.o.unsqueeze(this.toCompute(this.g.op(op, [full])), [1]);
