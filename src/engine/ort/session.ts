@@ -13,6 +13,29 @@ export interface SessionOptions {
   readonly profilePrefix?: string;
 }
 
+/**
+ * float16 data as Uint16Array on every runtime. onnxruntime-common stores float16 tensor data as a Float16Array
+ * where the runtime has that type (Node.js 24) and converts Uint16Array data to it, but the onnxruntime-node
+ * 1.29 binding reads a Float16Array's byte length as 0 and refuses the input ("not enough space: expected N,
+ * got 0"; microsoft/onnxruntime#32323). onnxruntime-common fills its type table once, at the first Tensor
+ * it makes: making that Tensor while Float16Array is hidden keeps float16 in Uint16Array for the process,
+ * both ways (inputs we feed, outputs we read back). This module is the only importer of onnxruntime-node.
+ */
+function keepFloat16AsUint16(): void {
+  const g = globalThis as { Float16Array?: unknown };
+  const saved = g.Float16Array;
+  if (saved !== undefined) g.Float16Array = undefined;
+  try {
+    new ort.Tensor('float32', new Float32Array(1), [1]);
+  } finally {
+    if (saved !== undefined) g.Float16Array = saved;
+  }
+  if (!(new ort.Tensor('float16', new Uint16Array(1), [1]).data instanceof Uint16Array)) {
+    throw new Error('onnxruntime-common keeps float16 tensors as Float16Array, which onnxruntime-node 1.29 cannot read');
+  }
+}
+keepFloat16AsUint16();
+
 function logLevel(): 0 | 1 | 2 | 3 | 4 {
   const v = Number(process.env.C3S_ORT_LOG_LEVEL ?? 3);
   return (v >= 0 && v <= 4 ? Math.trunc(v) : 3) as 0 | 1 | 2 | 3 | 4;
