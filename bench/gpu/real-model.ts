@@ -9,7 +9,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  bf16ToF32, buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
+  bf16ToF32, buildTransformerGenGraph, buildTransformerGenPairGraph, buildTransformerGraph, buildTransformerTextGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
   TransformerConfigSchema, VaeConfigSchema, vaeComponent, vaeWeightSpecs, writeSafetensors, type ComputeDtype,
   type Manifest, type ManifestGraph, type WeightSpec, type WeightTable,
 } from '../../src/convert/index.js';
@@ -121,10 +121,11 @@ export async function buildRealModel(root: string, opts: RealModelOptions): Prom
   graphs.transformer = await ctx.writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
   graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
   graphs.transformer_gen = await ctx.writeGraph('transformer_gen', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
+  graphs.transformer_gen_pair = await ctx.writeGraph('transformer_gen_pair', 'transformer', buildTransformerGenPairGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
   const unfused = buildTransformerGraph(cfg, table, opts.dtype, vision, { fused: false });
   const plain = componentContext({ ...ctxOptions, transformerGraphs: { fused: false } }); // for the graph metadata
   graphs.transformer_unfused = await plain.writeGraph('transformer_unfused', 'transformer', unfused, TRANSFORMER_OPSETS);
-  opts.log(`built the ${cfg.num_hidden_layers}-layer transformer graphs (fused single and split, unfused single) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  opts.log(`built the ${cfg.num_hidden_layers}-layer transformer graphs (fused single, split and guidance pair; unfused single) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   if (opts.vae) {
     const vcfgRaw = opts.vaeConfig ?? realVaeConfig();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
 import {
-  buildTransformerGenGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
+  buildTransformerGenGraph, buildTransformerGenPairGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
   transformerWeightSpecs, type TransformerGraphOptions, type TransformerVariant,
 } from './graphs/transformer.js';
 import { vaeComponent } from './graphs/vae.js';
@@ -73,6 +73,8 @@ export const transformerComponent: ComponentConverter = {
       const gen = name.replace('transformer', 'transformer_gen');
       graphs[gen] = await ctx.writeGraph(gen, 'transformer', buildTransformerGenGraph(cfg, table, ctx.dtype, variant, opts), TRANSFORMER_OPSETS);
     }
+    // both guidance passes of a vision-only step in one run
+    graphs.transformer_gen_pair = await ctx.writeGraph('transformer_gen_pair', 'transformer', buildTransformerGenPairGraph(cfg, table, ctx.dtype, opts), TRANSFORMER_OPSETS);
     return graphs;
   },
 };

@@ -10,6 +10,12 @@ const ACTION_INPUTS = [...VISION_INPUTS, 'action_tokens', 'action_noisy', 'domai
 const TEXT_INPUTS = ['input_ids', 'positions'];
 /** Distinct prompts whose text K/V are kept (a request has a cond and an uncond prompt). */
 const TEXT_CACHE_ENTRIES = 4;
+/**
+ * Largest vision token count whose two guidance passes run as one `transformer_gen_pair` run: half the
+ * 720p/189-frame forward (44,160 tokens), so a pair never needs more activation memory than the largest single
+ * forward. Above it the passes run one by one (there the forward is compute-bound and pairing saves nothing).
+ */
+export const PAIR_MAX_VISION_TOKENS = 22_080;
 
 function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: readonly string[]): ManifestGraph {
   if (!graph) throw new ModelManifestError(name, 'graph is missing from manifest.json (convert the checkpoint again)');
@@ -60,17 +66,29 @@ export class OrtDenoiser implements Denoiser {
   readonly #text: OrtSession | null;
   readonly #vision: Tower;
   readonly #action: Tower | null;
+  readonly #pair: OrtSession | null;
+  readonly #pairMaxTokens: number;
   readonly #cache = new Map<BigInt64Array, TextEntry>();
   #textRuns = 0;
+  #pairRuns = 0;
 
-  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null) {
+  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null, pair: OrtSession | null, pairMaxTokens: number) {
     this.#text = text;
     this.#vision = vision;
     this.#action = action;
+    this.#pair = pair;
+    this.#pairMaxTokens = pairMaxTokens;
   }
 
-  /** `split: false` runs the single graphs even when the split ones are present (for comparison). */
-  static async open(modelDir: string, manifest: Manifest, opts: { device: DeviceSpec; threads?: number; split?: boolean }): Promise<OrtDenoiser> {
+  /**
+   * `split: false` runs the single graphs even when the split ones are present, `pair: false` runs the two
+   * guidance passes one by one even when `transformer_gen_pair` is present (both for comparison);
+   * `pairMaxVisionTokens` (default PAIR_MAX_VISION_TOKENS) bounds pairing.
+   */
+  static async open(
+    modelDir: string, manifest: Manifest,
+    opts: { device: DeviceSpec; threads?: number; split?: boolean; pair?: boolean; pairMaxVisionTokens?: number },
+  ): Promise<OrtDenoiser> {
     const opened: OrtSession[] = [];
     const create = async (g: ManifestGraph) => {
       const s = await OrtSession.create(path.join(modelDir, g.file), { device: opts.device, threads: opts.threads });
@@ -103,7 +121,14 @@ export class OrtDenoiser implements Denoiser {
       };
       const vision = await tower('transformer', 'transformer_gen', VISION_INPUTS);
       const action = manifest.graphs.transformer_action ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS) : null;
-      return new OrtDenoiser(text, vision, action);
+      let pair: OrtSession | null = null;
+      const p = manifest.graphs.transformer_gen_pair;
+      if (vision.split && p && opts.pair !== false) {
+        const uncond = textOutputs.map((n) => `uncond_${n}`);
+        checkGraph('transformer_gen_pair', p, [...textOutputs, 'positions', ...uncond, 'uncond_positions', ...VISION_INPUTS.filter((n) => n !== 'input_ids' && n !== 'positions')]);
+        pair = await create(p);
+      }
+      return new OrtDenoiser(text, vision, action, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS);
     } catch (err) {
       for (const s of opened) await s.release();
       throw err;
@@ -117,6 +142,32 @@ export class OrtDenoiser implements Denoiser {
   /** How many times the text graph has run (once per distinct prompt while cached). */
   get textRuns(): number {
     return this.#textRuns;
+  }
+
+  /** How many guidance pairs ran as one `transformer_gen_pair` run. */
+  get pairRuns(): number {
+    return this.#pairRuns;
+  }
+
+  async runPair(cond: DenoiserInputs, uncond: DenoiserInputs): Promise<readonly [DenoiserOutputs, DenoiserOutputs] | undefined> {
+    if (!this.#pair || cond.actions || uncond.actions) return undefined;
+    const [, , T, H, W] = cond.visionLatents.shape;
+    if (T * Math.ceil(H / 2) * Math.ceil(W / 2) > this.#pairMaxTokens) return undefined;
+    const same = cond.visionLatents.data === uncond.visionLatents.data && cond.visionNoisy === uncond.visionNoisy && cond.timestep === uncond.timestep;
+    if (!same) return undefined;
+    const [kv, ukv] = await Promise.all([this.#textKv(cond.inputIds, cond.positions), this.#textKv(uncond.inputIds, uncond.positions)]);
+    const feeds: Record<string, HostTensor<TensorData>> = {
+      ...kv,
+      positions: { data: cond.positions, shape: [3, cond.positions.length / 3] },
+      uncond_positions: { data: uncond.positions, shape: [3, uncond.positions.length / 3] },
+      timestep: { data: new Float32Array([cond.timestep]), shape: [1] },
+      vision_latents: cond.visionLatents,
+      vision_noisy: { data: cond.visionNoisy, shape: [T] },
+    };
+    for (const [name, t] of Object.entries(ukv)) feeds[`uncond_${name}`] = t;
+    const out = await this.#pair.run(feeds);
+    this.#pairRuns++;
+    return [{ vision: out.vision_velocity as HostTensor }, { vision: out.uncond_vision_velocity as HostTensor }];
   }
 
   async run(inputs: DenoiserInputs): Promise<DenoiserOutputs> {
@@ -174,5 +225,6 @@ export class OrtDenoiser implements Denoiser {
     await this.#text?.release();
     await this.#vision.session.release();
     await this.#action?.session.release();
+    await this.#pair?.release();
   }
 }

@@ -64,7 +64,10 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   const pipelines = createPipelines(facts);
   const threads = typeof options?.threads === 'number' ? options.threads : undefined;
   // splitTransformer: false keeps the single transformer graphs (text tower every step), for comparison
-  const denoiser = await OrtDenoiser.open(modelDir, manifest, { device, threads, split: options?.splitTransformer !== false });
+  // pairedGuidance: false runs the two guidance passes one by one (for comparison)
+  const denoiser = await OrtDenoiser.open(modelDir, manifest, {
+    device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance !== false,
+  });
   let vae: OrtVae;
   try {
     const chunk = (k: string) => (typeof options?.[k] === 'number' ? (options[k] as number) : undefined);

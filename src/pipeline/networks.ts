@@ -38,6 +38,12 @@ export interface DenoiserOutputs {
 
 export interface Denoiser {
   run(inputs: DenoiserInputs): Promise<DenoiserOutputs>;
+  /**
+   * Both classifier-free-guidance passes of one step at once, where the implementation can (the two inputs
+   * share latent, noisy mask and timestep and differ in prompt): resolves [cond, uncond] equal to two `run`s,
+   * or undefined to have the caller run them one by one.
+   */
+  runPair?(cond: DenoiserInputs, uncond: DenoiserInputs): Promise<readonly [DenoiserOutputs, DenoiserOutputs] | undefined>;
 }
 
 export interface VaeCodec {

@@ -66,16 +66,15 @@ export async function sample(denoiser: Denoiser, inputs: SampleInputs, hooks: Sa
   let a = actions?.latents.data;
   const total = timesteps.length;
 
-  const pass = async (text: TextPass, timestep: number): Promise<{ v: Float32Array; av?: Float32Array }> => {
-    const request: DenoiserInputs = {
-      inputIds: text.inputIds,
-      visionLatents: tensor(x, vision.shape),
-      visionNoisy,
-      timestep,
-      positions: text.positions,
-      actions: actions && a ? { tokens: tensor(a, actions.latents.shape), noisy: actions.noisy, domainId: actions.domainId } : undefined,
-    };
-    const out: DenoiserOutputs = await denoiser.run(request);
+  const request = (text: TextPass, timestep: number, latents: HostTensor): DenoiserInputs => ({
+    inputIds: text.inputIds,
+    visionLatents: latents,
+    visionNoisy,
+    timestep,
+    positions: text.positions,
+    actions: actions && a ? { tokens: tensor(a, actions.latents.shape), noisy: actions.noisy, domainId: actions.domainId } : undefined,
+  });
+  const velocities = (out: DenoiserOutputs): { v: Float32Array; av?: Float32Array } => {
     const v = Float32Array.from(out.vision.data);
     zeroCleanFrames(v, visionNoisy, channels);
     if (!actions) return { v };
@@ -89,11 +88,15 @@ export async function sample(denoiser: Denoiser, inputs: SampleInputs, hooks: Sa
   for (let i = 0; i < total; i++) {
     throwIfAborted(hooks.signal);
     const t = timesteps[i];
-    const cond = await pass(inputs.cond, t);
+    const latents = tensor(x, vision.shape);
+    const condIn = request(inputs.cond, t, latents);
+    // with guidance, both passes in one run where the denoiser can (the same numbers as two runs)
+    const paired = useCfg && denoiser.runPair ? await denoiser.runPair(condIn, request(inputs.uncond, t, latents)) : undefined;
+    const cond = velocities(paired ? paired[0] : await denoiser.run(condIn));
     let v = cond.v;
     let av = cond.av;
     if (useCfg) {
-      const uncond = await pass(inputs.uncond, t);
+      const uncond = velocities(paired ? paired[1] : await denoiser.run(request(inputs.uncond, t, latents)));
       v = combineGuidance(cond.v, uncond.v, guidance);
       if (cond.av && uncond.av) av = combineGuidance(cond.av, uncond.av, guidance);
     }

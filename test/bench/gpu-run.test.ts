@@ -13,7 +13,7 @@ describe('bench:gpu --tiny', () => {
       const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.some((l) => l.phaseFailed), JSON.stringify(lines.find((l) => l.phaseFailed))).toBe(false);
       for (const variant of ['fused', 'unfused']) expect(lines.find((l) => l.forward && l.variant === variant)?.seconds).toBeGreaterThan(0);
-      for (const variant of ['split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
+      for (const variant of ['pair', 'split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
       expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
       const profile = lines.filter((l) => l.profile) as { profile: string; nodes: number; byOp: { op: string; ms: number }[] }[];
       expect(profile.map((p) => p.profile)).toEqual([
@@ -28,7 +28,7 @@ describe('bench:gpu --tiny', () => {
       expect(profile[2].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
-      expect(out).toMatch(/split\/single \d/);
+      expect(out).toMatch(/pair\/split \d.*pair\/single \d/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -117,4 +117,37 @@ describe('OrtDenoiser', () => {
     const worse: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen_action: { ...manifest.graphs.transformer_gen_action, inputs: ids } } };
     await expect(OrtDenoiser.open(out, worse, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_k\.0 is int64, expected float32 or float16/);
   });
+
+  it('runs both guidance passes as one transformer_gen_pair run, equal to two runs', async () => {
+    const { inputs } = await caseInputs('tf_t2i');
+    const L = inputs.inputIds.length;
+    const Lu = 4;
+    const N = inputs.positions.length / 3;
+    const upos = new Float32Array(3 * (N - L + Lu));
+    for (let r = 0; r < 3; r++) {
+      upos.set(inputs.positions.subarray(r * N, r * N + Lu), r * (N - L + Lu));
+      for (let j = L; j < N; j++) upos[r * (N - L + Lu) + Lu + j - L] = inputs.positions[r * N + j] - (L - Lu);
+    }
+    const uncond = { ...inputs, inputIds: inputs.inputIds.slice(0, Lu), positions: upos };
+    const pairs = split.pairRuns;
+    const both = await split.runPair(inputs, uncond);
+    expect(both).toBeDefined();
+    expect(split.pairRuns).toBe(pairs + 1);
+    expect(relL2(both![0].vision.data, (await split.run(inputs)).vision.data)).toBeLessThanOrEqual(1e-6);
+    expect(relL2(both![1].vision.data, (await split.run(uncond)).vision.data)).toBeLessThanOrEqual(1e-6);
+
+    // not paired: different latents, actions, more vision tokens than the bound, or no pair graph
+    const other = { ...uncond, visionLatents: { ...inputs.visionLatents, data: inputs.visionLatents.data.slice() } };
+    expect(await split.runPair(inputs, other)).toBeUndefined();
+    const act = await caseInputs('tf_action_fd');
+    expect(await split.runPair(act.inputs, act.inputs)).toBeUndefined();
+    const bounded = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, pairMaxVisionTokens: 1 });
+    try {
+      expect(await bounded.runPair(inputs, uncond)).toBeUndefined();
+    } finally {
+      await bounded.release();
+    }
+    expect(await single.runPair(inputs, uncond)).toBeUndefined();
+    expect(split.pairRuns).toBe(pairs + 1);
+  });
 });

@@ -3,7 +3,8 @@ import { relL2, tensor } from '../../src/shared/index.js';
 import { sample, type SampleInputs } from '../../src/pipeline/sample.js';
 import { flowSchedule, DEFAULT_UNIPC } from '../../src/pipeline/scheduler/index.js';
 import { loadCase, readTinyJson, toNumbers } from '../support/pipeline-fixtures.js';
-import { goldenDenoiser } from '../support/pipeline-fakes.js';
+import { affineDenoiser, goldenDenoiser } from '../support/pipeline-fakes.js';
+import type { Denoiser } from '../../src/pipeline/networks.js';
 
 const scfg = readTinyJson<{ num_train_timesteps: number; flow_shift: number }>('scheduler/scheduler_config.json');
 const TOLERANCE = 1e-4;
@@ -100,5 +101,47 @@ describe('denoising loop against the golden e2e cases (replayed velocities)', ()
     );
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(denoiser.calls).toBe(2);
+  });
+
+  it('runs both guidance passes through runPair when the denoiser offers it, with the same result', async () => {
+    const c = loadCase('e2e_t2v');
+    const shape = c.shape('initial_latents');
+    const schedule = flowSchedule(4, 5, { numTrainTimesteps: 1000, native: false });
+    const inputs: SampleInputs = {
+      cond: { inputIds: BigInt64Array.from([1n, 2n, 3n]), positions: new Float32Array(0) },
+      uncond: { inputIds: BigInt64Array.from([4n]), positions: new Float32Array(0) },
+      vision: tensor(Float32Array.from(c.f32('initial_latents')), shape),
+      visionNoisy: new Float32Array(shape[2]).fill(1),
+      timesteps: schedule.timesteps,
+      sigmas: schedule.sigmas,
+      guidance: 4,
+      solver: DEFAULT_UNIPC,
+    };
+    const plain = affineDenoiser();
+    const ref = await sample(plain, inputs);
+    expect(plain.calls).toHaveLength(8);
+
+    const pairs: [bigint[], bigint[]][] = [];
+    const inner = affineDenoiser();
+    const paired: Denoiser = {
+      run: (i) => inner.run(i),
+      async runPair(cond, uncond) {
+        expect(uncond.visionLatents.data).toBe(cond.visionLatents.data);
+        pairs.push([Array.from(cond.inputIds), Array.from(uncond.inputIds)]);
+        return [await inner.run(cond), await inner.run(uncond)];
+      },
+    };
+    const out = await sample(paired, inputs);
+    expect(pairs).toEqual(Array.from({ length: 4 }, () => [[1n, 2n, 3n], [4n]]));
+    expect(Array.from(out.vision.data)).toEqual(Array.from(ref.vision.data));
+
+    // a denoiser that declines (undefined) gets the two passes one by one; guidance 1 never asks
+    let asked = 0;
+    const declining: Denoiser = { run: (i) => inner.run(i), runPair: async () => (asked++, undefined) };
+    expect(Array.from((await sample(declining, inputs)).vision.data)).toEqual(Array.from(ref.vision.data));
+    expect(asked).toBe(4);
+    asked = 0;
+    await sample(declining, { ...inputs, guidance: 1 });
+    expect(asked).toBe(0);
   });
 });

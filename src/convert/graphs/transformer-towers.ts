@@ -139,9 +139,11 @@ export class TowerContext {
     return o.linear(this.g.op('Mul', [gate, o.linear(x, `${prefix}.up_proj`, false)]), `${prefix}.down_proj`, false);
   }
 
-  /** Rotary tables in the compute dtype from float32 positions [3, N]. */
-  rotary(positions: string): Rotary {
-    const angles = rotaryAngles(this.o, positions, this.cfg); // [N, hd/2]
+  /** Rotary tables in the compute dtype from float32 positions [3, N] (several: their columns one after another). */
+  rotary(positions: string | readonly string[]): Rotary {
+    const list = typeof positions === 'string' ? [positions] : positions;
+    const each = list.map((p) => rotaryAngles(this.o, p, this.cfg)); // [N, hd/2] each
+    const angles = each.length === 1 ? each[0] : this.o.concat(each, 0);
     if (this.opts.fused) {
       const n = this.g.op('Squeeze', [this.o.dim(angles, 0), this.zero]);
       const ids = this.o.unsqueeze(this.g.op('Range', [this.g.i64Scalar(0), n, this.g.i64Scalar(1)]), [0]);
@@ -186,12 +188,29 @@ export function textTower(c: TowerContext, inputIds: string, r: Rotary): TextKv[
   return kv;
 }
 
+/** One conditioning of the generator rows: its joint positions, text length and per-layer text K/V. */
+export interface GenPass {
+  /** [3, seq_len] positions of this pass's joint sequence; only its columns from `textLen` on are read. */
+  readonly positions: string;
+  /** int64 [1]. */
+  readonly textLen: string;
+  readonly text: readonly TextKv[];
+  /** Prefix of this pass's output names ('' for the first). */
+  readonly outputPrefix: string;
+}
+
 /**
- * The generator tower: declares timestep, vision (and sound / action) inputs, reads each layer's text K/V
- * from `text`, and declares the velocity outputs. `positions` [3, seq_len] covers the joint sequence; only
- * its columns from `textLen` on (int64 [1]) are read.
+ * The generator tower: declares timestep, vision (and sound / action) inputs, and the velocity outputs.
+ * With one pass it is the denoiser forward. With two (vision only) it runs both classifier-free-guidance
+ * passes of a step at once: the generator rows are the same for both (same latent, same timestep), so they
+ * are built once and stacked; every per-token op (projections, norms, MLP) runs on the stacked rows, and only
+ * attention is per pass, each pass's rows over its own [text K/V ; generator K/V]. Outputs per pass,
+ * prefixed `outputPrefix`.
  */
-export function generatorTower(c: TowerContext, variant: TransformerVariant, positions: string, textLen: string, text: readonly TextKv[]): void {
+export function generatorTower(c: TowerContext, variant: TransformerVariant, passes: readonly GenPass[]): void {
+  if (passes.length === 0 || (passes.length > 1 && (variant.actions || variant.sound))) {
+    throw new Error('generatorTower: one pass, or several for the vision-only variant');
+  }
   const { g, o, cfg } = c;
   const hid = cfg.hidden_size;
   const { num_attention_heads: nH, num_key_value_heads: nKV } = cfg;
@@ -257,37 +276,47 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pos
     a = g.op('Add', [a, g.op('Mul', [c.toCompute(actMask), tembC])]);
     genParts.push(a);
   }
-  let gen = genParts.length === 1 ? genParts[0] : o.concat(genParts, 0);
+  const rows = genParts.length === 1 ? genParts[0] : o.concat(genParts, 0);
+  const nPass = passes.length;
+  let gen = nPass === 1 ? rows : o.concat(passes.map(() => rows), 0); // [nPass·S, hidden]
 
-  // ---- rotary tables of the generator columns
-  const r = c.rotary(o.slice(positions, textLen, big, 1));
+  // ---- rotary tables of the generator columns, pass after pass
+  const r = c.rotary(passes.map((ps) => o.slice(ps.positions, ps.textLen, big, 1)));
+  /** [1, nPass·S, n·hd] → one [1, S, n·hd] per pass. */
+  const perPass = (x: string): string[] => (nPass === 1 ? [x] : g.node('Split', [x], { axis: 1, num_outputs: nPass }, { outputs: nPass }));
 
   const layers = cfg.num_hidden_layers;
   let h = c.norm(gen, 'layers.0.input_layernorm_moe_gen.weight');
   for (let i = 0; i < layers; i++) {
     const pre = `layers.${i}.`;
     const at = `${pre}self_attn.`;
-    const q = c.projectRoped(h, `${at}add_q_proj`, `${at}norm_added_q.weight`, nH, r);
-    const k = c.projectRoped(h, `${at}add_k_proj`, `${at}norm_added_k.weight`, nKV, r);
-    const v = c.projectValue(h, `${at}add_v_proj`);
+    const q = perPass(c.projectRoped(h, `${at}add_q_proj`, `${at}norm_added_q.weight`, nH, r));
+    const k = perPass(c.projectRoped(h, `${at}add_k_proj`, `${at}norm_added_k.weight`, nKV, r));
+    const v = perPass(c.projectValue(h, `${at}add_v_proj`));
     // [text ; generator] joined on the 8 K/V heads, then repeated once to the 32 query heads
-    const keys = c.repeatKv(o.concat([text[i].k, k], 1));
-    const values = c.repeatKv(o.concat([text[i].v, v], 1));
-    const go = c.mha(q, keys, values);
-    [h, gen] = c.addNorm(gen, o.linear(c.as2d(go), `${at}to_add_out`, false), `${pre}post_attention_layernorm_moe_gen.weight`);
+    const go = passes.map((ps, j) => {
+      const keys = c.repeatKv(o.concat([ps.text[i].k, k[j]], 1));
+      const values = c.repeatKv(o.concat([ps.text[i].v, v[j]], 1));
+      return c.mha(q[j], keys, values);
+    });
+    const att = nPass === 1 ? go[0] : o.concat(go, 1);
+    [h, gen] = c.addNorm(gen, o.linear(c.as2d(att), `${at}to_add_out`, false), `${pre}post_attention_layernorm_moe_gen.weight`);
     const next = i + 1 < layers ? `layers.${i + 1}.input_layernorm_moe_gen.weight` : 'norm_moe_gen.weight';
     [h, gen] = c.addNorm(gen, c.mlp(h, `${pre}mlp_moe_gen`), next);
   }
   const out = h;
 
-  // ---- vision velocity: proj_out, zero on clean frames, un-patchify, crop the padding
-  const visOut = o.slice(out, zero, Nv, 0);
-  const vel = g.op('Mul', [c.toF32(o.linear(visOut, 'proj_out', true)), visMask]);
-  const v6 = o.reshape(vel, o.concat([T, hp, wp, P, P, g.i64([C])], 0)); // [T, hp, wp, dy, dx, C]
-  const vT = g.op('Transpose', [v6], { perm: [5, 0, 1, 3, 2, 4] }); // [C, T, hp, dy, wp, dx]
-  const vFull = o.reshape(vT, o.concat([g.i64([1, C]), T, g.op('Mul', [hp, P]), g.op('Mul', [wp, P])], 0));
-  const vCrop = g.op('Slice', [vFull, g.i64([0, 0]), o.concat([H, W], 0), g.i64([3, 4])]);
-  g.output(vCrop, 'vision_velocity', 'float32', [1, C, 'latent_t', 'latent_h', 'latent_w']);
+  // ---- vision velocity per pass: proj_out, zero on clean frames, un-patchify, crop the padding
+  passes.forEach((ps, j) => {
+    const first = j === 0 ? zero : g.op('Mul', [Nv, g.i64([j])]);
+    const visOut = o.slice(out, first, j === 0 ? Nv : g.op('Add', [first, Nv]), 0);
+    const vel = g.op('Mul', [c.toF32(o.linear(visOut, 'proj_out', true)), visMask]);
+    const v6 = o.reshape(vel, o.concat([T, hp, wp, P, P, g.i64([C])], 0)); // [T, hp, wp, dy, dx, C]
+    const vT = g.op('Transpose', [v6], { perm: [5, 0, 1, 3, 2, 4] }); // [C, T, hp, dy, wp, dx]
+    const vFull = o.reshape(vT, o.concat([g.i64([1, C]), T, g.op('Mul', [hp, P]), g.op('Mul', [wp, P])], 0));
+    const vCrop = g.op('Slice', [vFull, g.i64([0, 0]), o.concat([H, W], 0), g.i64([3, 4])]);
+    g.output(vCrop, `${ps.outputPrefix}vision_velocity`, 'float32', [1, C, 'latent_t', 'latent_h', 'latent_w']);
+  });
 
   let row = Nv;
   if (variant.sound) {

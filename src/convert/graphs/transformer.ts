@@ -3,7 +3,7 @@ import type { TransformerConfig } from '../model-config.js';
 import type { ComputeDtype, WeightSpec, WeightTable } from '../weights.js';
 import {
   DEFAULT_TRANSFORMER_GRAPH_OPTIONS, generatorTower, textTower, TowerContext,
-  type TextKv, type TransformerGraphOptions, type TransformerVariant,
+  type GenPass, type TextKv, type TransformerGraphOptions, type TransformerVariant,
 } from './transformer-towers.js';
 
 export { DEFAULT_TRANSFORMER_GRAPH_OPTIONS, type TransformerGraphOptions, type TransformerVariant } from './transformer-towers.js';
@@ -88,7 +88,8 @@ export function buildTransformerGraph(
   const inputIds = g.input('input_ids', 'int64', ['text_len']);
   const positions = g.input('positions', 'float32', [3, 'seq_len']);
   const L = c.o.dim(inputIds, 0);
-  generatorTower(c, variant, positions, L, textTower(c, inputIds, c.rotary(c.o.slice(positions, c.zero, L, 1))));
+  const text = textTower(c, inputIds, c.rotary(c.o.slice(positions, c.zero, L, 1)));
+  generatorTower(c, variant, [{ positions, textLen: L, text, outputPrefix: '' }]);
   return g;
 }
 
@@ -144,20 +145,44 @@ export function buildTransformerGenGraph(
 ): GraphBuilder {
   const g = new GraphBuilder(`cosmos3_transformer_gen${suffix(variant)}`);
   const c = new TowerContext(g, weights, cfg, dtype, opts);
-  const dims = ['text_len', cfg.num_key_value_heads, cfg.head_dim];
-  const text: TextKv[] = [];
-  let textLen = '';
-  const kvDtype = textKvDtype(dtype);
-  const toCompute = (x: string) => (kvDtype === dtype ? x : c.toCompute(x));
-  for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    const k = g.input(`text_k.${i}`, kvDtype, dims);
-    const v = g.input(`text_v.${i}`, kvDtype, dims);
-    if (i === 0) textLen = c.o.dim(k, 0);
-    text.push({ k: c.flat(toCompute(k), cfg.num_key_value_heads), v: c.flat(toCompute(v), cfg.num_key_value_heads) });
-  }
-  const positions = g.input('positions', 'float32', [3, 'seq_len']);
-  generatorTower(c, variant, positions, textLen, text);
+  const pass = textKvPass(c, '', 'text_len', 'seq_len');
+  generatorTower(c, variant, [pass]);
   return g;
+}
+
+/**
+ * Both classifier-free-guidance passes of a step in one run (`transformer_gen_pair`, vision only): the
+ * generator graph's inputs for the conditional prompt, plus `uncond_text_k.{i}` / `uncond_text_v.{i}` and
+ * `uncond_positions` for the unconditional one; outputs `vision_velocity` and `uncond_vision_velocity`.
+ * The latent, noisy-frame mask and timestep are shared (they are the same for both passes of a step).
+ */
+export function buildTransformerGenPairGraph(
+  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype,
+  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+): GraphBuilder {
+  const g = new GraphBuilder('cosmos3_transformer_gen_pair');
+  const c = new TowerContext(g, weights, cfg, dtype, opts);
+  const cond = textKvPass(c, '', 'text_len', 'seq_len');
+  const uncond = textKvPass(c, 'uncond_', 'uncond_text_len', 'uncond_seq_len');
+  generatorTower(c, { actions: false, sound: false }, [cond, uncond]);
+  return g;
+}
+
+/** Declares one pass's `${prefix}text_k.{i}` / `${prefix}text_v.{i}` (every layer) and `${prefix}positions`. */
+function textKvPass(c: TowerContext, prefix: string, textDim: string, seqDim: string): GenPass {
+  const { g, cfg, dtype } = c;
+  const dims = [textDim, cfg.num_key_value_heads, cfg.head_dim];
+  const kvDtype = textKvDtype(dtype);
+  const toCompute = (x: string) => c.flat(kvDtype === dtype ? x : c.toCompute(x), cfg.num_key_value_heads);
+  const text: TextKv[] = [];
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    const k = g.input(`${prefix}text_k.${i}`, kvDtype, dims);
+    const v = g.input(`${prefix}text_v.${i}`, kvDtype, dims);
+    text.push({ k: toCompute(k), v: toCompute(v) });
+  }
+  const textLen = c.o.dim(g.inputs.find((x) => x.name === `${prefix}text_k.0`)!.name, 0);
+  const positions = g.input(`${prefix}positions`, 'float32', [3, seqDim]);
+  return { positions, textLen, text, outputPrefix: prefix };
 }
 
 function suffix(variant: TransformerVariant): string {

@@ -78,6 +78,72 @@ describe('split transformer graphs (transformer_text + transformer_gen*) against
   });
 });
 
+describe('transformer_gen_pair: both guidance passes in one run', () => {
+  let out: string;
+  let manifest: Manifest;
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfpair-'));
+    manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+  });
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('declares both passes\' text K/V and positions, one latent, and one velocity per pass', () => {
+    const pair = manifest.graphs.transformer_gen_pair;
+    const names = pair.inputs.map((i) => i.name);
+    expect(names).toEqual([
+      'text_k.0', 'text_v.0', 'text_k.1', 'text_v.1', 'positions',
+      'uncond_text_k.0', 'uncond_text_v.0', 'uncond_text_k.1', 'uncond_text_v.1', 'uncond_positions',
+      'timestep', 'vision_latents', 'vision_noisy',
+    ]);
+    expect(pair.outputs.map((o) => o.name)).toEqual(['vision_velocity', 'uncond_vision_velocity']);
+  });
+
+  it('equals two generator runs, for prompts of different lengths (≤ 1e-6)', async () => {
+    const open = (g: string) => OrtSession.create(path.join(out, manifest.graphs[g].file), { device: 'cpu', threads: 1 });
+    const [text, gen, pair] = [await open('transformer_text'), await open('transformer_gen'), await open('transformer_gen_pair')];
+    try {
+      for (const name of ['tf_t2i', 'tf_t2v', 'tf_i2v']) {
+        const c = await openCase(FIXTURE, name);
+        try {
+          const { feeds } = await transformerCaseFeeds(c);
+          const ids = feeds.input_ids.data as BigInt64Array;
+          const L = ids.length;
+          // the unconditional prompt: the first 5 ids, the joint positions shifted to follow them
+          const Lu = 5;
+          const N = feeds.positions.shape[1];
+          const pos = feeds.positions.data as Float32Array;
+          const upos = new Float32Array(3 * (N - L + Lu));
+          for (let r = 0; r < 3; r++) {
+            upos.set(pos.subarray(r * N, r * N + Lu), r * (N - L + Lu));
+            for (let j = L; j < N; j++) upos[r * (N - L + Lu) + Lu + j - L] = pos[r * N + j] - (L - Lu);
+          }
+          const uncondPositions = { data: upos, shape: [3, N - L + Lu] };
+          const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
+          const ukv = await text.run({ input_ids: { data: ids.slice(0, Lu), shape: [Lu] }, positions: textColumns(uncondPositions, Lu) });
+          const shared = { timestep: feeds.timestep, vision_latents: feeds.vision_latents, vision_noisy: feeds.vision_noisy };
+          const a = await gen.run({ ...kv, positions: feeds.positions, ...shared });
+          const b = await gen.run({ ...ukv, positions: uncondPositions, ...shared });
+          const both = await pair.run({
+            ...kv, positions: feeds.positions,
+            ...Object.fromEntries(Object.entries(ukv).map(([k, v]) => [`uncond_${k}`, v])), uncond_positions: uncondPositions,
+            ...shared,
+          });
+          expect(both.vision_velocity.shape).toEqual(a.vision_velocity.shape);
+          expect(relL2(both.vision_velocity.data as Float32Array, a.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
+          expect(relL2(both.uncond_vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
+          expect(relL2(a.vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeGreaterThan(1e-3);
+        } finally {
+          await c.close();
+        }
+      }
+    } finally {
+      for (const s of [text, gen, pair]) await s.release();
+    }
+  });
+});
+
 describe('split transformer graphs in 16-bit models: text K/V cross as float16', () => {
   const dirs: string[] = [];
   afterAll(async () => {
