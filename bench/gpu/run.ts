@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   const t2i: Record<string, number> = {};
   let vaeSeconds = NaN;
   const t2iVariants = [
-    ['pair', { splitTransformer: true, pairedGuidance: true }],
+    ['pair', { splitTransformer: true, pairedGuidance: true }], // PAIRED_GUIDANCE=1
     ['split', { splitTransformer: true, pairedGuidance: false }],
     ['single', { splitTransformer: false, pairedGuidance: false }],
   ] as const;

@@ -66,6 +66,7 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
     devices: config.devices,
     modelDir: config.modelDir,
     ...(config.runnerModule ? { runnerModule: config.runnerModule } : {}),
+    ...(config.pairedGuidance ? { runnerOptions: { pairedGuidance: true } } : {}),
     logger: log,
   });
   const app = buildApp(config, { pool, logger: log });

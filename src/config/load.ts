@@ -61,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { cwd?
     shutdownGraceMs: Math.round(v.SHUTDOWN_GRACE_S * 1000),
     logLevel: v.LOG_LEVEL,
     ...(runnerModule === undefined ? {} : { runnerModule }),
+    pairedGuidance: v.PAIRED_GUIDANCE,
   };
   return Object.freeze(config);
 }

@@ -81,6 +81,16 @@ export const ENV_SCHEMA = z.object({
       return level as (typeof LOG_LEVELS)[number];
     }),
   RUNNER_MODULE: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  PAIRED_GUIDANCE: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const v = (raw ?? '').trim().toLowerCase();
+      if (v === '' || v === '0' || v === 'false' || v === 'off') return false;
+      if (v === '1' || v === 'true' || v === 'on') return true;
+      ctx.addIssue({ code: 'custom', message: `PAIRED_GUIDANCE must be 1/true/on or 0/false/off, got '${raw}'` });
+      return z.NEVER;
+    }),
 });
 
 export type ParsedEnv = z.output<typeof ENV_SCHEMA>;
@@ -113,4 +123,9 @@ export interface ServerConfig {
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
   /** File URL of the runner module the workers load (default: the ONNX Runtime runner). */
   readonly runnerModule?: string;
+  /**
+   * Both guidance passes of a vision step in one run (`transformer_gen_pair`); costs one more copy of the
+   * generator weights on the device (docs/graphs.md). Off by default.
+   */
+  readonly pairedGuidance: boolean;
 }

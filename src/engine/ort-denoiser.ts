@@ -29,10 +29,20 @@ function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: read
   return graph;
 }
 
+/** The action width of a graph with `action_tokens` [action_len, action_dim]; undefined otherwise. */
+function actionDimOf(graph: ManifestGraph): number | undefined {
+  const d = graph.inputs.find((i) => i.name === 'action_tokens')?.dims[1];
+  return typeof d === 'number' ? d : undefined;
+}
+
 /** A generator forward: the single graph (ids in), or the generator graph fed with cached text K/V. */
 interface Tower {
   readonly session: OrtSession;
   readonly split: boolean;
+  /** The graph it runs (manifest name). */
+  readonly graph: string;
+  /** Action graphs: the action width, for the empty action rows of a vision-only request. */
+  readonly actionDim?: number;
 }
 
 /** Text K/V of one prompt; `ids` and `positions` are copies, compared on every hit. */
@@ -81,9 +91,12 @@ export class OrtDenoiser implements Denoiser {
   }
 
   /**
-   * `split: false` runs the single graphs even when the split ones are present, `pair: false` runs the two
-   * guidance passes one by one even when `transformer_gen_pair` is present (both for comparison);
-   * `pairMaxVisionTokens` (default PAIR_MAX_VISION_TOKENS) bounds pairing.
+   * Sessions: ONNX Runtime loads each session's weights on the device, so the denoiser opens as few graphs as
+   * the model needs. With the split graphs: `transformer_text` plus one generator graph — the action one when
+   * the model has actions (vision-only requests run it with zero action rows, the same numbers), else the
+   * vision one. `pair: true` also opens `transformer_gen_pair` (one more copy of the generator weights) to run
+   * both guidance passes of vision-only steps at once, up to `pairMaxVisionTokens` (PAIR_MAX_VISION_TOKENS).
+   * `split: false` runs the single graphs even when the split ones are present (for comparison).
    */
   static async open(
     modelDir: string, manifest: Manifest,
@@ -115,15 +128,16 @@ export class OrtDenoiser implements Denoiser {
           }
           const session = await create(g);
           text ??= await create(t);
-          return { session, split: true };
+          return { session, split: true, graph: gen, actionDim: actionDimOf(g) };
         }
-        return { session: await create(checkGraph(single, manifest.graphs[single], inputs)), split: false };
+        const graph = checkGraph(single, manifest.graphs[single], inputs);
+        return { session: await create(graph), split: false, graph: single, actionDim: actionDimOf(graph) };
       };
-      const vision = await tower('transformer', 'transformer_gen', VISION_INPUTS);
       const action = manifest.graphs.transformer_action ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS) : null;
+      const vision = action ?? (await tower('transformer', 'transformer_gen', VISION_INPUTS));
       let pair: OrtSession | null = null;
       const p = manifest.graphs.transformer_gen_pair;
-      if (vision.split && p && opts.pair !== false) {
+      if (vision.split && p && opts.pair === true) {
         const uncond = textOutputs.map((n) => `uncond_${n}`);
         checkGraph('transformer_gen_pair', p, [...textOutputs, 'positions', ...uncond, 'uncond_positions', ...VISION_INPUTS.filter((n) => n !== 'input_ids' && n !== 'positions')]);
         pair = await create(p);
@@ -137,6 +151,15 @@ export class OrtDenoiser implements Denoiser {
 
   get supportsActions(): boolean {
     return this.#action !== null;
+  }
+
+  /** The graphs this denoiser holds sessions of. */
+  get graphs(): string[] {
+    const names = [this.#vision.graph];
+    if (this.#action && this.#action !== this.#vision) names.push(this.#action.graph);
+    if (this.#text) names.unshift('transformer_text');
+    if (this.#pair) names.push('transformer_gen_pair');
+    return names;
   }
 
   /** How many times the text graph has run (once per distinct prompt while cached). */
@@ -187,6 +210,11 @@ export class OrtDenoiser implements Denoiser {
       feeds.action_tokens = a.tokens;
       feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
       feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
+    } else if (tower.actionDim !== undefined) {
+      // a vision-only request through the action graph: no action rows
+      feeds.action_tokens = { data: new Float32Array(0), shape: [0, tower.actionDim] };
+      feeds.action_noisy = { data: new Float32Array(0), shape: [0] };
+      feeds.domain_id = { data: new BigInt64Array([0n]), shape: [1] };
     }
     if (tower.split) Object.assign(feeds, await this.#textKv(inputs.inputIds, inputs.positions));
     else feeds.input_ids = { data: inputs.inputIds, shape: [inputs.inputIds.length] };
@@ -224,7 +252,7 @@ export class OrtDenoiser implements Denoiser {
     this.#cache.clear();
     await this.#text?.release();
     await this.#vision.session.release();
-    await this.#action?.session.release();
+    if (this.#action && this.#action !== this.#vision) await this.#action.session.release();
     await this.#pair?.release();
   }
 }

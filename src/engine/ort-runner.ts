@@ -63,10 +63,10 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   const text = createPromptEncoder(tokenizer, textSettingsFrom(options));
   const pipelines = createPipelines(facts);
   const threads = typeof options?.threads === 'number' ? options.threads : undefined;
-  // splitTransformer: false keeps the single transformer graphs (text tower every step), for comparison
-  // pairedGuidance: false runs the two guidance passes one by one (for comparison)
+  // pairedGuidance: true also opens transformer_gen_pair (PAIRED_GUIDANCE); splitTransformer: false keeps the
+  // single graphs (for comparison)
   const denoiser = await OrtDenoiser.open(modelDir, manifest, {
-    device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance !== false,
+    device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance === true,
   });
   let vae: OrtVae;
   try {

@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ modelDir: '/srv/m', modelDirIsDefault: false, inputRoots: ['/srv/a', '/abs'], runnerModule: 'file:///srv/r.mjs', apiKey: 'k', inputTimeoutMs: 1500 });
   });
 
+  it('reads PAIRED_GUIDANCE as a switch, off by default', () => {
+    expect(loadConfig({}).pairedGuidance).toBe(false);
+    for (const v of ['1', 'true', 'ON']) expect(loadConfig({ PAIRED_GUIDANCE: v }).pairedGuidance).toBe(true);
+    for (const v of ['0', 'false', 'off', '']) expect(loadConfig({ PAIRED_GUIDANCE: v }).pairedGuidance).toBe(false);
+    expect(() => loadConfig({ PAIRED_GUIDANCE: 'maybe' })).toThrow(/PAIRED_GUIDANCE must be 1\/true\/on or 0\/false\/off, got 'maybe'/);
+  });
+
   it('reports every bad value, one line each, in one C3S_ERR_CONFIG', () => {
     expect(() => loadConfig({ PORT: 'x', DEVICES: 'tpu', LOG_LEVEL: 'loud' })).toThrow(
       expect.objectContaining({ code: 'C3S_ERR_CONFIG', message: expect.stringMatching(/PORT must[^]*\n[^]*DEVICES must[^]*\n[^]*LOG_LEVEL must/) }),

@@ -41,7 +41,7 @@ describe('OrtDenoiser', () => {
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'c3s-ortden-'));
     manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
-    split = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
+    split = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, pair: true });
     single = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, split: false });
   });
   afterAll(async () => {
@@ -109,10 +109,10 @@ describe('OrtDenoiser', () => {
   });
 
   it('refuses generator graphs whose text K/V inputs disagree with the text graph\'s outputs', async () => {
-    const gen = manifest.graphs.transformer_gen;
+    const gen = manifest.graphs.transformer_gen_action;
     const inputs = gen.inputs.map((i) => (i.name === 'text_v.1' ? { ...i, dtype: 'float16' } : i));
-    const bad: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen: { ...gen, inputs } } };
-    await expect(OrtDenoiser.open(out, bad, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_v\.1 is float16 but transformer_text gives float32/);
+    const bad: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen_action: { ...gen, inputs } } };
+    await expect(OrtDenoiser.open(out, bad, { device: 'cpu', threads: 1 })).rejects.toThrow(/transformer_gen_action: input text_v\.1 is float16 but transformer_text gives float32/);
     const ids = manifest.graphs.transformer_gen_action.inputs.map((i) => (i.name === 'text_k.0' ? { ...i, dtype: 'int64' } : i));
     const worse: Manifest = { ...manifest, graphs: { ...manifest.graphs, transformer_gen_action: { ...manifest.graphs.transformer_gen_action, inputs: ids } } };
     await expect(OrtDenoiser.open(out, worse, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_k\.0 is int64, expected float32 or float16/);
@@ -141,13 +141,38 @@ describe('OrtDenoiser', () => {
     expect(await split.runPair(inputs, other)).toBeUndefined();
     const act = await caseInputs('tf_action_fd');
     expect(await split.runPair(act.inputs, act.inputs)).toBeUndefined();
-    const bounded = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, pairMaxVisionTokens: 1 });
+    const bounded = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1, pair: true, pairMaxVisionTokens: 1 });
     try {
       expect(await bounded.runPair(inputs, uncond)).toBeUndefined();
     } finally {
       await bounded.release();
     }
     expect(await single.runPair(inputs, uncond)).toBeUndefined();
+    const unpaired = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
+    try {
+      expect(unpaired.graphs).not.toContain('transformer_gen_pair');
+      expect(await unpaired.runPair(inputs, uncond)).toBeUndefined();
+    } finally {
+      await unpaired.release();
+    }
     expect(split.pairRuns).toBe(pairs + 1);
+  });
+
+  it('holds one generator session: vision-only requests run the action graph with zero action rows', async () => {
+    expect(split.graphs).toEqual(['transformer_text', 'transformer_gen_action', 'transformer_gen_pair']);
+    expect(single.graphs).toEqual(['transformer_action']);
+    const vision = await OrtDenoiser.open(out, { ...manifest, graphs: Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => !n.includes('action'))) }, { device: 'cpu', threads: 1 });
+    try {
+      expect(vision.graphs).toEqual(['transformer_text', 'transformer_gen']);
+      expect(vision.supportsActions).toBe(false);
+      const { inputs, vision: ref } = await caseInputs('tf_t2v');
+      const a = await vision.run(inputs);
+      const b = await split.run(inputs);
+      expect(relL2(a.vision.data, b.vision.data)).toBeLessThanOrEqual(1e-6);
+      expect(b.action).toBeUndefined();
+      expect(relL2(b.vision.data, ref)).toBeLessThan(1e-4);
+    } finally {
+      await vision.release();
+    }
   });
 });
