@@ -2,8 +2,9 @@
  * Builds a model folder with random weights on the benchmark host, at the size asked (the full Cosmos3-Nano
  * by default): the transformer whose layers all reference one stored layer's weights through external data
  * (so the full-size checkpoint on disk is ~2 GB; ONNX Runtime still loads one copy per layer on the device,
- * so memory and time are those of the real model), and the VAE with every weight stored. Graphs: the fused
- * single `transformer` and split `transformer_text` + `transformer_gen` the server runs, and the elementwise
+ * so memory and time are those of the real model), and the VAE with every weight stored. Graphs: those a
+ * converted checkpoint has (fused single `transformer`, split `transformer_text` + `transformer_gen`,
+ * `transformer_gen_pair`, and the action variants when the config has actions), plus the elementwise
  * spelling of the single graph as `transformer_unfused` (same weights), the baseline of the comparison.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -122,6 +123,12 @@ export async function buildRealModel(root: string, opts: RealModelOptions): Prom
   graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
   graphs.transformer_gen = await ctx.writeGraph('transformer_gen', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
   graphs.transformer_gen_pair = await ctx.writeGraph('transformer_gen_pair', 'transformer', buildTransformerGenPairGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
+  if (cfg.action_gen) {
+    // as a converted checkpoint with actions has them: the server then runs vision requests through the action graph
+    const actions = { actions: true, sound: false };
+    graphs.transformer_action = await ctx.writeGraph('transformer_action', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, actions), TRANSFORMER_OPSETS);
+    graphs.transformer_gen_action = await ctx.writeGraph('transformer_gen_action', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, actions), TRANSFORMER_OPSETS);
+  }
   const unfused = buildTransformerGraph(cfg, table, opts.dtype, vision, { fused: false });
   const plain = componentContext({ ...ctxOptions, transformerGraphs: { fused: false } }); // for the graph metadata
   graphs.transformer_unfused = await plain.writeGraph('transformer_unfused', 'transformer', unfused, TRANSFORMER_OPSETS);

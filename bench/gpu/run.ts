@@ -184,7 +184,11 @@ async function main(): Promise<void> {
       if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
       const t1 = performance.now();
       const model = await openOrtModel(modelDir, device, { vaeDecodeChunk: Number(values['vae-chunk']), ...graphs });
-      emit({ t2iVariant: variant, sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
+      const graphsOpen = (model.networks.denoiser as OrtDenoiser).graphs;
+      emit({ t2iVariant: variant, graphs: graphsOpen, sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
+      if (variant === 'split') {
+        rows.push({ metric: `GPU memory after loading the model as served (${graphsOpen.join(' + ')} + VAE)`, value: `${mem.currentGB().toFixed(1)} GB` });
+      }
       try {
         if (wantT2i) {
           const spec: JobSpec = {
