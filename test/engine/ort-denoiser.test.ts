@@ -8,6 +8,7 @@ import { maskOf } from '../../src/cli/verify/transformer-case.js';
 import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
 import type { DenoiserInputs } from '../../src/pipeline/networks.js';
 import { relL2 } from '../../src/shared/index.js';
+import { shorterPromptPositions } from '../support/tensors.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
 
@@ -120,15 +121,7 @@ describe('OrtDenoiser', () => {
 
   it('runs both guidance passes as one transformer_gen_pair run, equal to two runs', async () => {
     const { inputs } = await caseInputs('tf_t2i');
-    const L = inputs.inputIds.length;
-    const Lu = 4;
-    const N = inputs.positions.length / 3;
-    const upos = new Float32Array(3 * (N - L + Lu));
-    for (let r = 0; r < 3; r++) {
-      upos.set(inputs.positions.subarray(r * N, r * N + Lu), r * (N - L + Lu));
-      for (let j = L; j < N; j++) upos[r * (N - L + Lu) + Lu + j - L] = inputs.positions[r * N + j] - (L - Lu);
-    }
-    const uncond = { ...inputs, inputIds: inputs.inputIds.slice(0, Lu), positions: upos };
+    const uncond = { ...inputs, inputIds: inputs.inputIds.slice(0, 4), positions: shorterPromptPositions(inputs.positions, inputs.inputIds.length, 4).data };
     const pairs = split.pairRuns;
     const both = await split.runPair(inputs, uncond);
     expect(both).toBeDefined();

@@ -79,37 +79,14 @@ describe('denoising loop against the golden e2e cases (replayed velocities)', ()
     });
   }
 
-  it('stops between steps when the signal is aborted', async () => {
+  /** e2e_t2v's initial latent, all frames noisy, CFG 4, over `steps` flow steps with these prompts' ids. */
+  function guided(steps: number, shift: number, cond: BigInt64Array, uncond: BigInt64Array): SampleInputs {
     const c = loadCase('e2e_t2v');
     const shape = c.shape('initial_latents');
-    const controller = new AbortController();
-    const schedule = flowSchedule(3, 10, { numTrainTimesteps: 1000, native: false });
-    const denoiser = goldenDenoiser(c);
-    const run = sample(
-      denoiser,
-      {
-        cond: { inputIds: c.i64('cond_input_ids'), positions: new Float32Array(0) },
-        uncond: { inputIds: c.i64('uncond_input_ids'), positions: new Float32Array(0) },
-        vision: tensor(Float32Array.from(c.f32('initial_latents')), shape),
-        visionNoisy: new Float32Array(shape[2]).fill(1),
-        timesteps: schedule.timesteps,
-        sigmas: schedule.sigmas,
-        guidance: 4,
-        solver: DEFAULT_UNIPC,
-      },
-      { signal: controller.signal, onStep: (done) => done === 1 && controller.abort() },
-    );
-    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
-    expect(denoiser.calls).toBe(2);
-  });
-
-  it('runs both guidance passes through runPair when the denoiser offers it, with the same result', async () => {
-    const c = loadCase('e2e_t2v');
-    const shape = c.shape('initial_latents');
-    const schedule = flowSchedule(4, 5, { numTrainTimesteps: 1000, native: false });
-    const inputs: SampleInputs = {
-      cond: { inputIds: BigInt64Array.from([1n, 2n, 3n]), positions: new Float32Array(0) },
-      uncond: { inputIds: BigInt64Array.from([4n]), positions: new Float32Array(0) },
+    const schedule = flowSchedule(steps, shift, { numTrainTimesteps: 1000, native: false });
+    return {
+      cond: { inputIds: cond, positions: new Float32Array(0) },
+      uncond: { inputIds: uncond, positions: new Float32Array(0) },
       vision: tensor(Float32Array.from(c.f32('initial_latents')), shape),
       visionNoisy: new Float32Array(shape[2]).fill(1),
       timesteps: schedule.timesteps,
@@ -117,6 +94,22 @@ describe('denoising loop against the golden e2e cases (replayed velocities)', ()
       guidance: 4,
       solver: DEFAULT_UNIPC,
     };
+  }
+
+  it('stops between steps when the signal is aborted', async () => {
+    const c = loadCase('e2e_t2v');
+    const controller = new AbortController();
+    const denoiser = goldenDenoiser(c);
+    const run = sample(denoiser, guided(3, 10, c.i64('cond_input_ids'), c.i64('uncond_input_ids')), {
+      signal: controller.signal,
+      onStep: (done) => done === 1 && controller.abort(),
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(denoiser.calls).toBe(2);
+  });
+
+  it('runs both guidance passes through runPair when the denoiser offers it, with the same result', async () => {
+    const inputs = guided(4, 5, BigInt64Array.from([1n, 2n, 3n]), BigInt64Array.from([4n]));
     const plain = affineDenoiser();
     const ref = await sample(plain, inputs);
     expect(plain.calls).toHaveLength(8);

@@ -11,3 +11,18 @@ export function noise(shape: number[], seed: number): HostTensor {
   }
   return { data, shape };
 }
+
+/**
+ * A shorter prompt over the same generator rows, as an unconditional pass sees them: the first `keep` text
+ * columns of joint positions [3, N] whose text is `textLen` long, the generator columns shifted to follow.
+ */
+export function shorterPromptPositions(positions: Float32Array, textLen: number, keep: number): HostTensor<Float32Array> {
+  const N = positions.length / 3;
+  const M = N - textLen + keep;
+  const out = new Float32Array(3 * M);
+  for (let r = 0; r < 3; r++) {
+    out.set(positions.subarray(r * N, r * N + keep), r * M);
+    for (let j = textLen; j < N; j++) out[r * M + keep + j - textLen] = positions[r * N + j] - (textLen - keep);
+  }
+  return { data: out, shape: [3, M] };
+}

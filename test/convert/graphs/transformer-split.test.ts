@@ -7,6 +7,7 @@ import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fi
 import { transformerCaseFeeds } from '../../../src/cli/verify/transformer-case.js';
 import { OrtSession } from '../../../src/engine/ort/index.js';
 import { relL2, type HostTensor, type TensorData } from '../../../src/shared/index.js';
+import { shorterPromptPositions } from '../../support/tensors.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
 
@@ -110,16 +111,9 @@ describe('transformer_gen_pair: both guidance passes in one run', () => {
           const { feeds } = await transformerCaseFeeds(c);
           const ids = feeds.input_ids.data as BigInt64Array;
           const L = ids.length;
-          // the unconditional prompt: the first 5 ids, the joint positions shifted to follow them
+          // the unconditional prompt: the first 5 ids, the generator columns shifted to follow them
           const Lu = 5;
-          const N = feeds.positions.shape[1];
-          const pos = feeds.positions.data as Float32Array;
-          const upos = new Float32Array(3 * (N - L + Lu));
-          for (let r = 0; r < 3; r++) {
-            upos.set(pos.subarray(r * N, r * N + Lu), r * (N - L + Lu));
-            for (let j = L; j < N; j++) upos[r * (N - L + Lu) + Lu + j - L] = pos[r * N + j] - (L - Lu);
-          }
-          const uncondPositions = { data: upos, shape: [3, N - L + Lu] };
+          const uncondPositions = shorterPromptPositions(feeds.positions.data as Float32Array, L, Lu);
           const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
           const ukv = await text.run({ input_ids: { data: ids.slice(0, Lu), shape: [Lu] }, positions: textColumns(uncondPositions, Lu) });
           const shared = { timestep: feeds.timestep, vision_latents: feeds.vision_latents, vision_noisy: feeds.vision_noisy };
