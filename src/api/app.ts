@@ -101,6 +101,7 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
       inputRoots: config.inputRoots,
       maxInputBytes: config.maxInputBytes,
       inputTimeoutMs: config.inputTimeoutMs,
+      allowPrivateUrls: config.allowPrivateUrls,
       ...(deps.media ? { media: deps.media } : {}),
       ...(deps.canvas ? { canvas: deps.canvas } : {}),
     });

@@ -62,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { cwd?
     logLevel: v.LOG_LEVEL,
     ...(runnerModule === undefined ? {} : { runnerModule }),
     pairedGuidance: v.PAIRED_GUIDANCE,
+    allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
   };
   return Object.freeze(config);
 }

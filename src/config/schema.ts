@@ -33,6 +33,19 @@ const secondsFrom = (name: string, fallback: number) =>
       return n;
     });
 
+/** An on/off setting, off unless set to 1/true/on. */
+const switchFrom = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const v = (raw ?? '').trim().toLowerCase();
+      if (v === '' || v === '0' || v === 'false' || v === 'off') return false;
+      if (v === '1' || v === 'true' || v === 'on') return true;
+      ctx.addIssue({ code: 'custom', message: `${name} must be 1/true/on or 0/false/off, got '${raw}'` });
+      return z.NEVER;
+    });
+
 const DEVICE_RE = /^(cpu|cuda:\d{1,2})$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -81,16 +94,8 @@ export const ENV_SCHEMA = z.object({
       return level as (typeof LOG_LEVELS)[number];
     }),
   RUNNER_MODULE: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  PAIRED_GUIDANCE: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const v = (raw ?? '').trim().toLowerCase();
-      if (v === '' || v === '0' || v === 'false' || v === 'off') return false;
-      if (v === '1' || v === 'true' || v === 'on') return true;
-      ctx.addIssue({ code: 'custom', message: `PAIRED_GUIDANCE must be 1/true/on or 0/false/off, got '${raw}'` });
-      return z.NEVER;
-    }),
+  PAIRED_GUIDANCE: switchFrom('PAIRED_GUIDANCE'),
+  ALLOW_PRIVATE_URLS: switchFrom('ALLOW_PRIVATE_URLS'),
 });
 
 export type ParsedEnv = z.output<typeof ENV_SCHEMA>;
@@ -128,4 +133,6 @@ export interface ServerConfig {
    * generator weights on the device (docs/graphs.md). Off by default.
    */
   readonly pairedGuidance: boolean;
+  /** URL inputs may be fetched from loopback, private and other non-public addresses (default: refused). */
+  readonly allowPrivateUrls: boolean;
 }

@@ -51,6 +51,8 @@ export interface RunJobDeps {
   readonly inputRoots: readonly string[];
   readonly maxInputBytes: number;
   readonly inputTimeoutMs: number;
+  /** ALLOW_PRIVATE_URLS: downloads may reach non-public addresses (default: refused). */
+  readonly allowPrivateUrls?: boolean;
   readonly media?: MediaDeps;
   /** Action-mode canvas geometry (default: config/canvas.ts actionCanvas with the 16× spatial factor). */
   readonly canvas?: CanvasFn;
@@ -75,6 +77,7 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       inputRoots: deps.inputRoots,
       maxBytes: deps.maxInputBytes,
       timeoutMs: deps.inputTimeoutMs,
+      allowPrivateAddresses: deps.allowPrivateUrls === true,
       signal,
       ...(deps.tmpRoot ? { tmpRoot: deps.tmpRoot } : {}),
     };

@@ -7,6 +7,8 @@ import {
   InputTooLargeError,
   withField,
 } from '../shared/index.js';
+import { isIP } from 'node:net';
+import { isPublicAddress, PrivateAddressError, publicFetch } from './address-policy.js';
 import { createTmpDir, type TmpDir } from './tmp.js';
 
 /**
@@ -32,7 +34,12 @@ export interface FetchInputOptions {
   readonly signal?: AbortSignal;
   /** Parent for the download's temp dir (default: OS temp dir). */
   readonly tmpRoot?: string;
-  /** Injected fetch (default: the global one, undici). */
+  /**
+   * ALLOW_PRIVATE_URLS: also download from loopback, private, link-local and other non-public addresses.
+   * Default false: such URLs are refused (403-class 400, InputForbiddenError), checked at connect time.
+   */
+  readonly allowPrivateAddresses?: boolean;
+  /** Injected fetch (default: undici's, connecting to public addresses only unless `allowPrivateAddresses`). */
   readonly fetch?: typeof globalThis.fetch;
 }
 
@@ -72,7 +79,8 @@ export async function fetchInput(ref: string, field: string, options: FetchInput
 }
 
 async function download(start: URL, file: string, field: string, options: FetchInputOptions): Promise<number> {
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const allowPrivate = options.allowPrivateAddresses === true;
+  const doFetch = options.fetch ?? (allowPrivate ? globalThis.fetch : publicFetch);
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const connectMs = Math.min(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, options.timeoutMs);
   const total = new AbortController();
@@ -84,6 +92,7 @@ async function download(start: URL, file: string, field: string, options: FetchI
     let res: Response;
     for (let hop = 0; ; hop++) {
       checkScheme(url, field);
+      if (!allowPrivate) checkLiteralAddress(url, field);
       headers = new AbortController();
       headersTimer = setTimeout(() => headers?.abort(), connectMs).unref();
       const signals = [total.signal, headers.signal, ...(options.signal ? [options.signal] : [])];
@@ -109,6 +118,8 @@ async function download(start: URL, file: string, field: string, options: FetchI
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (isCatalogued(err)) throw err;
+    const refused = privateAddressCause(err);
+    if (refused) throw forbidden(field, `${redact(url)}: ${refused.message} (ALLOW_PRIVATE_URLS=1 allows it)`);
     if (total.signal.aborted) throw withField(new InputTimeoutError(field, options.timeoutMs, { cause: err }), field);
     if (headers?.signal.aborted) throw withField(new InputTimeoutError(field, connectMs, { cause: err }), field);
     throw fetchError(field, `could not fetch ${redact(url)}: ${describeNetworkError(err)}`, err);
@@ -173,6 +184,21 @@ function checkScheme(url: URL, field: string): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw forbidden(field, `redirected to a '${url.protocol}' URL; only http(s) is followed`);
   }
+}
+
+/** An IP-literal host is connected to without a lookup: check it before the request. */
+function checkLiteralAddress(url: URL, field: string): void {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) !== 0 && !isPublicAddress(host)) {
+    throw forbidden(field, `${redact(url)}: ${host} is not a public address (ALLOW_PRIVATE_URLS=1 allows it)`);
+  }
+}
+
+function privateAddressCause(err: unknown): PrivateAddressError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof PrivateAddressError) return e;
+  }
+  return undefined;
 }
 
 /** Origin and path only: query strings often carry signatures or tokens. */

@@ -6,7 +6,7 @@ describe('ENV_SCHEMA', () => {
     expect(ENV_SCHEMA.parse({})).toEqual({
       HOST: '0.0.0.0', PORT: 8080, MODEL_DIR: undefined, DEVICES: ['cpu'], QUEUE_DEPTH: 16, REQUEST_TIMEOUT_S: 1800, API_KEY: undefined,
       INPUT_ROOTS: [], MAX_INPUT_BYTES: 512 * 1024 * 1024, INPUT_TIMEOUT_S: 120, BODY_LIMIT_BYTES: 1024 * 1024, RESULT_TTL_S: 3600,
-      RESULT_MAX_BYTES: 2 * 1024 ** 3, SHUTDOWN_GRACE_S: 30, LOG_LEVEL: 'info', RUNNER_MODULE: undefined, PAIRED_GUIDANCE: false,
+      RESULT_MAX_BYTES: 2 * 1024 ** 3, SHUTDOWN_GRACE_S: 30, LOG_LEVEL: 'info', RUNNER_MODULE: undefined, PAIRED_GUIDANCE: false, ALLOW_PRIVATE_URLS: false,
     });
   });
 

@@ -72,8 +72,9 @@ afterAll(async () => {
   await dir.cleanup();
 });
 
+/** The test server is on 127.0.0.1: downloads allow private addresses unless a test says otherwise. */
 function opts(over: Partial<FetchInputOptions> = {}): FetchInputOptions {
-  return { inputRoots: [], maxBytes: MAX, timeoutMs: 3000, connectTimeoutMs: 1000, tmpRoot, ...over };
+  return { inputRoots: [], maxBytes: MAX, timeoutMs: 3000, connectTimeoutMs: 1000, tmpRoot, allowPrivateAddresses: true, ...over };
 }
 
 async function failure(ref: string, over: Partial<FetchInputOptions> = {}): Promise<Error & Record<string, unknown>> {
@@ -196,6 +197,37 @@ describe('fetchInput: URLs', () => {
       expect(err).toMatchObject({ statusCode: 400, field: 'vision_path' });
     }
     expect(await failure('http://[::1')).toBeInstanceOf(InputFetchError);
+  });
+
+  it('refuses non-public addresses unless allowed: IP literals before connecting, names at connect time', async () => {
+    const strict = { allowPrivateAddresses: false };
+    for (const ref of [`${server.origin}/ok`, 'http://[::1]:9/x', 'http://169.254.169.254/latest/meta-data/', 'http://2130706433/x', 'http://[::ffff:10.0.0.1]/x']) {
+      const err = await failure(ref, strict);
+      expect(err, ref).toBeInstanceOf(InputForbiddenError);
+      expect(err).toMatchObject({ statusCode: 400, field: 'vision_path' });
+      expect(err.message).toMatch(/is not a public address \(ALLOW_PRIVATE_URLS=1 allows it\)/);
+    }
+    // a name is checked on every address it resolves to, when connecting ('localhost' → 127.0.0.1 / ::1)
+    const named = await failure(`http://localhost:${new URL(server.origin).port}/ok?t=secret`, strict);
+    expect(named).toBeInstanceOf(InputForbiddenError);
+    expect(named.message).toMatch(/localhost resolves to .*, which is not a public address/);
+    expect(named.message).not.toMatch(/secret/);
+    // allowed: the same download succeeds
+    const got = await fetchInput(`${server.origin}/ok`, 'vision_path', opts());
+    await got.tmp?.remove();
+    expect(got.bytes).toBe(11);
+  });
+
+  it('refuses a redirect from a public address to a private one', async () => {
+    const hops: string[] = [];
+    const fakeFetch = (async (url: URL) => {
+      hops.push(String(url));
+      return new Response(null, { status: 302, headers: { location: 'http://192.168.1.1/admin' } });
+    }) as unknown as typeof fetch;
+    const err = await failure('http://93.184.215.14/a.mp4', { allowPrivateAddresses: false, fetch: fakeFetch });
+    expect(err).toBeInstanceOf(InputForbiddenError);
+    expect(err.message).toMatch(/192\.168\.1\.1 is not a public address/);
+    expect(hops).toEqual(['http://93.184.215.14/a.mp4']);
   });
 
   it('leaves no temp files after any of the above', async () => {
