@@ -5,6 +5,7 @@ import {
   createChatTokenizer, createPipelines, createPromptEncoder, DEFAULT_TEXT_SETTINGS, modelFactsFromConfigs,
   type Networks, type Pipelines, type PromptEncoder, type TextSettings,
 } from '../pipeline/index.js';
+import type { VaeCodec } from '../pipeline/networks.js';
 import type { JobSpec } from '../shared/index.js';
 import { OrtDenoiser } from './ort-denoiser.js';
 import { OrtVae } from './ort-vae.js';
@@ -16,6 +17,26 @@ export const WARMUP_SPEC: JobSpec = {
   mode: 'text2image', prompt: 'warm-up', negativePrompt: '', resolution: '256', aspectRatio: '1,1', width: 256, height: 256,
   numFrames: 1, fps: 24, seed: 0, numSteps: 2, guidance: 4, shift: 3,
 };
+
+/**
+ * VAE decodes run once at start-up on a GPU, as [latent frames, width, height]: the default text2image canvas
+ * (720p 1:1) and the default video canvas (720p 16:9; two latent frames, so both the first-chunk and the
+ * step-chunk convolutions run). ONNX Runtime's CUDA EP picks each convolution's cuDNN algorithm by
+ * benchmarking the candidates the first time it sees an input shape (exhaustive search; the node binding
+ * cannot switch it to heuristics), which would otherwise land on the first request at each size.
+ */
+export const GPU_WARMUP_DECODES: readonly (readonly [number, number, number])[] = [[1, 960, 960], [2, 1280, 720]];
+
+/** The start-up VAE decodes for `device` (none on the CPU, which has no per-shape search). */
+export async function warmVaeShapes(vae: VaeCodec, device: DeviceSpec, spatialFactor: number): Promise<number> {
+  if (device === 'cpu') return 0;
+  const z = vae.latentsMean.length;
+  for (const [t, w, h] of GPU_WARMUP_DECODES) {
+    const shape = [1, z, t, Math.ceil(h / spatialFactor), Math.ceil(w / spatialFactor)];
+    await vae.decode({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
+  }
+  return GPU_WARMUP_DECODES.length;
+}
 
 async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
@@ -31,6 +52,8 @@ export interface OrtModel {
   readonly networks: Networks;
   readonly pipelines: Pipelines;
   readonly text: PromptEncoder;
+  /** Pixels per latent cell (vae/config.json `scale_factor_spatial`). */
+  readonly vaeSpatialFactor: number;
   release(): Promise<void>;
 }
 
@@ -80,6 +103,7 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
     networks: { denoiser, vae },
     pipelines,
     text,
+    vaeSpatialFactor: facts.vaeSpatialFactor,
     async release() {
       await denoiser.release();
       await vae.release();
@@ -100,6 +124,7 @@ export const createRunner: CreateRunner = async ({ modelDir, device, options }) 
     },
     async warmup() {
       await pipelines.runPipeline(WARMUP_SPEC, {}, networks, text, {});
+      await warmVaeShapes(networks.vae, device as DeviceSpec, model.vaeSpatialFactor);
     },
     close: () => model.release(),
   };
