@@ -23,10 +23,20 @@ function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: read
   for (const n of inputs) if (!have.has(n)) throw new ModelManifestError(name, `graph has no input ${n}`);
   for (const i of graph.inputs) {
     // text K/V pass from transformer_text to transformer_gen* untouched: float16 in 16-bit models
-    const want = i.name === 'input_ids' || i.name === 'domain_id' ? ['int64'] : /^text_[kv]\./.test(i.name) ? ['float32', 'float16'] : ['float32'];
+    const want = i.name === 'input_ids' || i.name === 'domain_id' ? ['int64'] : /^(uncond_)?text_[kv]\./.test(i.name) ? ['float32', 'float16'] : ['float32'];
     if (!want.includes(i.dtype)) throw new ModelManifestError(name, `input ${i.name} is ${i.dtype}, expected ${want.join(' or ')}`);
   }
   return graph;
+}
+
+/** Each text K/V input (under every prefix) has the dtype `transformer_text` gives it. */
+function checkTextKv(name: string, graph: ManifestGraph, text: ManifestGraph, prefixes: readonly string[]): void {
+  for (const o of text.outputs) {
+    for (const prefix of prefixes) {
+      const i = graph.inputs.find((x) => x.name === `${prefix}${o.name}`);
+      if (i && i.dtype !== o.dtype) throw new ModelManifestError(name, `input ${i.name} is ${i.dtype} but transformer_text gives ${o.dtype} (convert the checkpoint again)`);
+    }
+  }
 }
 
 /** The action width of a graph with `action_tokens` [action_len, action_dim]; undefined otherwise. */
@@ -78,16 +88,19 @@ export class OrtDenoiser implements Denoiser {
   readonly #action: Tower | null;
   readonly #pair: OrtSession | null;
   readonly #pairMaxTokens: number;
+  /** latent_patch_size: vision tokens are T · ⌈H/p⌉ · ⌈W/p⌉. */
+  readonly #patch: number;
   readonly #cache = new Map<BigInt64Array, TextEntry>();
   #textRuns = 0;
   #pairRuns = 0;
 
-  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null, pair: OrtSession | null, pairMaxTokens: number) {
+  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null, pair: OrtSession | null, pairMaxTokens: number, patch: number) {
     this.#text = text;
     this.#vision = vision;
     this.#action = action;
     this.#pair = pair;
     this.#pairMaxTokens = pairMaxTokens;
+    this.#patch = patch;
   }
 
   /**
@@ -95,12 +108,13 @@ export class OrtDenoiser implements Denoiser {
    * the model needs. With the split graphs: `transformer_text` plus one generator graph — the action one when
    * the model has actions (vision-only requests run it with zero action rows, the same numbers), else the
    * vision one. `pair: true` also opens `transformer_gen_pair` (one more copy of the generator weights) to run
-   * both guidance passes of vision-only steps at once, up to `pairMaxVisionTokens` (PAIR_MAX_VISION_TOKENS).
+   * both guidance passes of vision-only steps at once, up to `pairMaxVisionTokens` (PAIR_MAX_VISION_TOKENS)
+   * vision tokens, counted with `patchSize` (the config's latent_patch_size, default 2).
    * `split: false` runs the single graphs even when the split ones are present (for comparison).
    */
   static async open(
     modelDir: string, manifest: Manifest,
-    opts: { device: DeviceSpec; threads?: number; split?: boolean; pair?: boolean; pairMaxVisionTokens?: number },
+    opts: { device: DeviceSpec; threads?: number; split?: boolean; pair?: boolean; pairMaxVisionTokens?: number; patchSize?: number },
   ): Promise<OrtDenoiser> {
     const opened: OrtSession[] = [];
     const create = async (g: ManifestGraph) => {
@@ -122,10 +136,7 @@ export class OrtDenoiser implements Denoiser {
         if (t && g) {
           const genInputs = [...textOutputs, ...inputs.filter((n) => n !== 'input_ids')];
           checkGraph(gen, g, genInputs);
-          for (const o of t.outputs) {
-            const i = g.inputs.find((x) => x.name === o.name);
-            if (i && i.dtype !== o.dtype) throw new ModelManifestError(gen, `input ${i.name} is ${i.dtype} but transformer_text gives ${o.dtype} (convert the checkpoint again)`);
-          }
+          checkTextKv(gen, g, t, ['']);
           const session = await create(g);
           text ??= await create(t);
           return { session, split: true, graph: gen, actionDim: actionDimOf(g) };
@@ -140,9 +151,10 @@ export class OrtDenoiser implements Denoiser {
       if (vision.split && p && opts.pair === true) {
         const uncond = textOutputs.map((n) => `uncond_${n}`);
         checkGraph('transformer_gen_pair', p, [...textOutputs, 'positions', ...uncond, 'uncond_positions', ...VISION_INPUTS.filter((n) => n !== 'input_ids' && n !== 'positions')]);
+        checkTextKv('transformer_gen_pair', p, t!, ['', 'uncond_']);
         pair = await create(p);
       }
-      return new OrtDenoiser(text, vision, action, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS);
+      return new OrtDenoiser(text, vision, action, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS, opts.patchSize ?? 2);
     } catch (err) {
       for (const s of opened) await s.release();
       throw err;
@@ -175,7 +187,7 @@ export class OrtDenoiser implements Denoiser {
   async runPair(cond: DenoiserInputs, uncond: DenoiserInputs): Promise<readonly [DenoiserOutputs, DenoiserOutputs] | undefined> {
     if (!this.#pair || cond.actions || uncond.actions) return undefined;
     const [, , T, H, W] = cond.visionLatents.shape;
-    if (T * Math.ceil(H / 2) * Math.ceil(W / 2) > this.#pairMaxTokens) return undefined;
+    if (T * Math.ceil(H / this.#patch) * Math.ceil(W / this.#patch) > this.#pairMaxTokens) return undefined;
     const same = cond.visionLatents.data === uncond.visionLatents.data && cond.visionNoisy === uncond.visionNoisy && cond.timestep === uncond.timestep;
     if (!same) return undefined;
     const [kv, ukv] = await Promise.all([this.#textKv(cond.inputIds, cond.positions), this.#textKv(uncond.inputIds, uncond.positions)]);

@@ -89,7 +89,7 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   // pairedGuidance: true also opens transformer_gen_pair (PAIRED_GUIDANCE); splitTransformer: false keeps the
   // single graphs (for comparison)
   const denoiser = await OrtDenoiser.open(modelDir, manifest, {
-    device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance === true,
+    device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance === true, patchSize: tcfg.latent_patch_size,
   });
   let vae: OrtVae;
   try {

@@ -6,6 +6,7 @@ import { convertCheckpoint, type Manifest } from '../../../src/convert/index.js'
 import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fixture.js';
 import { transformerCaseFeeds } from '../../../src/cli/verify/transformer-case.js';
 import { OrtSession } from '../../../src/engine/ort/index.js';
+import { OrtDenoiser } from '../../../src/engine/ort-denoiser.js';
 import { relL2, type HostTensor, type TensorData } from '../../../src/shared/index.js';
 import { shorterPromptPositions } from '../../support/tensors.js';
 
@@ -155,6 +156,35 @@ describe('split transformer graphs in 16-bit models: text K/V cross as float16',
       expect(gen.length, dtype).toBe(4);
       expect(gen.every((i) => i.dtype === want), dtype).toBe(true);
       expect(m.graphs.transformer_gen.inputs.find((i) => i.name === 'positions')!.dtype).toBe('float32');
+    }
+  });
+
+  it('float16: OrtDenoiser opens the pair graph (float16 K/V for both prompts) and pairs equal two runs', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfpair16-'));
+    dirs.push(out);
+    const m = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float16', hash: false });
+    expect(m.graphs.transformer_gen_pair.inputs.filter((i) => /text_[kv]/.test(i.name)).every((i) => i.dtype === 'float16')).toBe(true);
+    const d = await OrtDenoiser.open(out, m, { device: 'cpu', threads: 1, pair: true });
+    try {
+      expect(d.graphs).toContain('transformer_gen_pair');
+      const c = await openCase(FIXTURE, 'tf_t2i');
+      try {
+        const { feeds } = await transformerCaseFeeds(c);
+        const ids = feeds.input_ids.data as BigInt64Array;
+        const cond = {
+          inputIds: ids, positions: feeds.positions.data as Float32Array, timestep: (feeds.timestep.data as Float32Array)[0],
+          visionLatents: feeds.vision_latents as HostTensor, visionNoisy: feeds.vision_noisy.data as Float32Array,
+        };
+        const uncond = { ...cond, inputIds: ids.slice(0, 5), positions: shorterPromptPositions(cond.positions, ids.length, 5).data };
+        const both = await d.runPair(cond, uncond);
+        expect(both).toBeDefined();
+        expect(relL2(both![0].vision.data, (await d.run(cond)).vision.data)).toBeLessThan(1e-3);
+        expect(relL2(both![1].vision.data, (await d.run(uncond)).vision.data)).toBeLessThan(1e-3);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await d.release();
     }
   });
 
