@@ -20,14 +20,40 @@ for (const [net, bits] of [
   ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) IPv6 address. */
-function embeddedIpv4(address: string): string | undefined {
-  const m = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
-  if (!m) return undefined;
-  if (m[1]) return m[1];
-  const hi = parseInt(m[2], 16);
-  const lo = parseInt(m[3], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+/** An IPv6 address as 8 hextets (zone index dropped), or undefined when it does not parse. */
+function hextets(address: string): number[] | undefined {
+  let a = address.toLowerCase().replace(/%.*$/, '');
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (v4) {
+    if (isIP(v4[1]) !== 4) return undefined;
+    const [b0, b1, b2, b3] = v4[1].split('.').map(Number);
+    a = `${a.slice(0, -v4[1].length)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
+  }
+  const halves = a.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => (/^[0-9a-f]{1,4}$/.test(h) ? parseInt(h, 16) : NaN)));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  if (fill < 0) return undefined;
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
+  return all.length === 8 && all.every((h) => Number.isInteger(h)) ? all : undefined;
+}
+
+const v4Of = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+/**
+ * The IPv4 address an IPv6 address carries, where routing may hand it to IPv4: IPv4-mapped (::ffff:0:0/96),
+ * SIIT (::ffff:0:0:0/96), IPv4-compatible (::/96, with :: and ::1), NAT64 (64:ff9b::/96), 6to4 (2002::/16).
+ */
+function embeddedIpv4(h: readonly number[]): string | undefined {
+  const zeros = (n: number) => h.slice(0, n).every((x) => x === 0);
+  if (zeros(5) && h[5] === 0xffff) return v4Of(h[6], h[7]);
+  if (zeros(4) && h[4] === 0xffff && h[5] === 0) return v4Of(h[6], h[7]);
+  if (zeros(6)) return v4Of(h[6], h[7]);
+  if (h[0] === 0x64 && h[1] === 0xff9b && h.slice(2, 6).every((x) => x === 0)) return v4Of(h[6], h[7]);
+  if (h[0] === 0x2002) return v4Of(h[1], h[2]);
+  return undefined;
 }
 
 /** True for a public unicast IP address (v4 or v6); false for loopback, private, link-local, reserved, … */
@@ -35,9 +61,11 @@ export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return !NON_PUBLIC.check(address, 'ipv4');
   if (family !== 6) return false;
-  const v4 = embeddedIpv4(address.toLowerCase());
+  const h = hextets(address);
+  if (!h) return false;
+  const v4 = embeddedIpv4(h);
   if (v4 !== undefined) return isPublicAddress(v4);
-  return !NON_PUBLIC.check(address, 'ipv6');
+  return !NON_PUBLIC.check(h.map((x) => x.toString(16)).join(':'), 'ipv6');
 }
 
 /** Thrown (as a connect error's cause) when a host resolves to a non-public address. */
