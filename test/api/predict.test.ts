@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { fetchInput } from '../../src/media/index.js';
+import { fakeMedia, startTestServer, type TestServer } from '../support/server-harness.js';
+import { closedPort } from '../support/media-http.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -87,5 +89,26 @@ describe('seeds', () => {
     const b = await predict(req);
     expect(a.json().data).toBe(b.json().data);
     expect(a.json().name).not.toBe(b.json().name);
+  });
+});
+
+describe('URL inputs reach only public addresses unless ALLOW_PRIVATE_URLS', () => {
+  const payload = async () => ({ model_mode: 'image2video', prompt: 'p', vision_path: `http://127.0.0.1:${await closedPort()}/clip.jpg`, resolution: '256', num_frames: 5, num_steps: 1 });
+
+  it.each([
+    [false, 'C3S_ERR_INPUT_FORBIDDEN', /127\.0\.0\.1 is not a public address/],
+    [true, 'C3S_ERR_INPUT_FETCH', /ECONNREFUSED/],
+  ])('allowPrivateUrls %s → 400 %s', async (allowPrivateUrls, code, message) => {
+    const server = await startTestServer({ config: { allowPrivateUrls }, media: { ...fakeMedia(), fetchInput } });
+    try {
+      const res = await server.app.inject({ method: 'POST', url: '/predict', payload: await payload() });
+      expect(res.statusCode, res.body).toBe(400);
+      const { error } = res.json() as { error: { code: string; message: string } };
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(/^vision_path: /);
+      expect(error.message).toMatch(message);
+    } finally {
+      await server.close();
+    }
   });
 });
