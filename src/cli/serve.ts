@@ -12,6 +12,7 @@ Runs the HTTP server. Configuration comes from the environment:
   QUEUE_DEPTH (16)  REQUEST_TIMEOUT_S (1800)  API_KEY (unset: auth off)  INPUT_ROOTS (colon-separated; none)
   MAX_INPUT_BYTES (512 MiB)  INPUT_TIMEOUT_S (120)  BODY_LIMIT_BYTES (1 MiB)  RESULT_TTL_S (3600)
   RESULT_MAX_BYTES (2 GiB)  SHUTDOWN_GRACE_S (30)  LOG_LEVEL (info)  RUNNER_MODULE (the ONNX Runtime runner)
+  ALLOW_PRIVATE_URLS (0: URL inputs reach public addresses only)  PAIRED_GUIDANCE (0; 1: guidance passes in one run)
 SIGTERM/SIGINT: stop accepting, finish running jobs within SHUTDOWN_GRACE_S (then cancel them), exit 0.`;
 
 export interface ServeOptions {
