@@ -19,13 +19,14 @@ describe('bench:gpu --tiny', () => {
       expect(profile.map((p) => p.profile)).toEqual([
         'transformer, text2image 720p (920 vision tokens), fused single graph',
         'transformer, tiny 17f (30 vision tokens), fused single graph',
+        'transformer_gen_action, text2image 720p (920 vision tokens, text K/V fed), as served',
         'VAE decoder loop, 3 latent frames 96×64',
       ]);
-      for (const p of profile.slice(0, 2)) {
+      for (const p of profile.slice(0, 3)) {
         expect(p.nodes).toBeGreaterThan(50);
         expect(p.byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Gemm', 'MultiHeadAttention']));
       }
-      expect(profile[2].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
+      expect(profile[3].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
       expect(out).toMatch(/pair\/split \d.*split\/single \d/);
