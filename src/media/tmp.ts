@@ -21,7 +21,7 @@ export interface TmpDirOptions {
 
 const PREFIX_RE = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** Create `<root>/c3s-<prefix>-XXXXXX` (mode 0700, from mkdtemp). */
+/** Create `<root>/c3s-<prefix>-` plus six random characters (mode 0700, from mkdtemp). */
 export async function createTmpDir(prefix: string, options: TmpDirOptions = {}): Promise<TmpDir> {
   if (!PREFIX_RE.test(prefix)) throw new RangeError(`createTmpDir: prefix must match ${PREFIX_RE}, got '${prefix}'`);
   const path = await mkdtemp(join(options.root ?? tmpdir(), `c3s-${prefix}-`));

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTinyModel } from '../../src/convert/tiny/index.js';
 
@@ -53,8 +54,7 @@ describe(`Node.js ${NODE24_VERSION} (the container's runtime)`, () => {
     const out = execFileSync(bin, ['node_modules/vitest/vitest.mjs', 'run', 'test/engine/ort/session.test.ts', 'test/convert/graphs/transformer-split.test.ts', 'test/engine/ort-denoiser.test.ts'], {
       encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' },
     });
-    // eslint-disable-next-line no-control-regex
-    expect(out.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Test Files\s+3 passed \(3\)/);
+    expect(stripVTControlCharacters(out)).toMatch(/Test Files\s+3 passed \(3\)/);
   }, 150_000);
 
   it('serves text2image from the built server (dist/src/main.js serve) on the tiny model', async () => {
