@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MEDIA } from '../../src/jobs/index.js';
-import { ffprobeStream, writeImage, writeVideo } from '../support/media-fixtures.js';
+import { probeBase64, writeImage, writeVideo } from '../support/media-fixtures.js';
 import { scratch, startTestServer, type TestServer } from '../support/server-harness.js';
 
 /** Every mode through HTTP with the real media layer (sharp, ffmpeg) and the fake runner. */
@@ -22,11 +22,7 @@ afterAll(async () => {
 });
 
 const predict = (payload: object) => s.app.inject({ method: 'POST', url: '/predict', payload });
-async function probe(b64: string, name: string) {
-  const file = join(dir.path, name);
-  await writeFile(file, Buffer.from(b64, 'base64'));
-  return ffprobeStream(file);
-}
+const probe = (b64: string, name: string) => probeBase64(dir.path, b64, name);
 
 describe('real media end to end', () => {
   it('text2image → a JPEG', async () => {

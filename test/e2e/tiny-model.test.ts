@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTinyModel } from '../../src/convert/tiny/index.js';
 import { DEFAULT_MEDIA, defaultRunnerModule } from '../../src/jobs/index.js';
-import { ffprobeStream, writeImage, writeVideo } from '../support/media-fixtures.js';
+import { probeBase64, writeImage, writeVideo } from '../support/media-fixtures.js';
 import { scratch, startTestServer, type TestServer } from '../support/server-harness.js';
 
 /**
@@ -36,11 +36,7 @@ afterAll(async () => {
 
 const predict = (payload: object) => s.app.inject({ method: 'POST', url: '/predict', payload });
 
-async function probe(b64: string, name: string) {
-  const file = join(dir.path, name);
-  await writeFile(file, Buffer.from(b64, 'base64'));
-  return ffprobeStream(file);
-}
+const probe = (b64: string, name: string) => probeBase64(dir.path, b64, name);
 
 const seed = {
   text2image: { model_mode: 'text2image', prompt: 'A medium shot of a modern robotics research laboratory with white walls and a gray floor.', resolution: '720', aspect_ratio: '16,9', num_frames: 1, seed: 0 },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,6 +113,13 @@ export async function ffprobeStream(file: string): Promise<{ stream: ProbedStrea
   ]);
   const parsed = JSON.parse(stdout) as { streams: ProbedStream[]; format: { format_name: string } };
   return { stream: parsed.streams[0], formatName: parsed.format.format_name };
+}
+
+/** A base64 response body (an MP4) written to `dir/name`, then probed as ffprobeStream does. */
+export async function probeBase64(dir: string, b64: string, name: string): Promise<{ stream: ProbedStream; formatName: string }> {
+  const file = join(dir, name);
+  await writeFile(file, Buffer.from(b64, 'base64'));
+  return ffprobeStream(file);
 }
 
 /** True when the first bytes put the moov atom before mdat (faststart). */
