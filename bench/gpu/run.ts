@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mropePositions } from '../../src/pipeline/index.js';
+import { leadingColumns, mropePositions } from '../../src/pipeline/index.js';
 import type { Denoiser } from '../../src/pipeline/networks.js';
 import { openOrtModel } from '../../src/engine/ort-runner.js';
 import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
@@ -304,10 +304,8 @@ async function main(): Promise<void> {
     const text = await OrtSession.create(path.join(modelDir, manifest.graphs.transformer_text.file), { device });
     let kv: Awaited<ReturnType<OrtSession['run']>>;
     try {
-      const textPositions = new Float32Array(3 * TEXT_LEN);
-      const N = t2iIn.positions.length / 3;
-      for (let r = 0; r < 3; r++) textPositions.set(t2iIn.positions.subarray(r * N, r * N + TEXT_LEN), r * TEXT_LEN);
-      kv = await text.run({ input_ids: { data: t2iIn.inputIds, shape: [TEXT_LEN] }, positions: { data: textPositions, shape: [3, TEXT_LEN] } });
+      const textPositions = { data: leadingColumns(t2iIn.positions, TEXT_LEN), shape: [3, TEXT_LEN] };
+      kv = await text.run({ input_ids: { data: t2iIn.inputIds, shape: [TEXT_LEN] }, positions: textPositions });
     } finally {
       await text.release();
     }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ModelManifestError, type HostTensor, type TensorData } from '../shared/index.js';
 import type { Manifest, ManifestGraph } from '../convert/index.js';
 import type { Denoiser, DenoiserInputs, DenoiserOutputs } from '../pipeline/networks.js';
+import { leadingColumns } from '../pipeline/positions/index.js';
 import { OrtSession, type DeviceSpec } from './ort/index.js';
 
 /** Input names each transformer graph must declare (docs/graphs.md); checked when the session opens. */
@@ -66,14 +67,6 @@ function sameValues<T extends BigInt64Array | Float32Array>(a: T, b: T): boolean
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Columns [0, L) of positions [3, N] → [3 * L]. */
-function textColumns(positions: Float32Array, L: number): Float32Array {
-  const N = positions.length / 3;
-  const out = new Float32Array(3 * L);
-  for (let r = 0; r < 3; r++) out.set(positions.subarray(r * N, r * N + L), r * L);
-  return out;
 }
 
 /**
@@ -238,7 +231,7 @@ export class OrtDenoiser implements Denoiser {
   /** Text K/V for these ids: cached per ids array (checked against its length, values and text positions), LRU. */
   async #textKv(ids: BigInt64Array, positions: Float32Array): Promise<Record<string, HostTensor<TensorData>>> {
     const L = ids.length;
-    const textPositions = textColumns(positions, L);
+    const textPositions = leadingColumns(positions, L);
     const hit = this.#cache.get(ids);
     this.#cache.delete(ids);
     if (hit && sameValues(hit.ids, ids) && sameValues(hit.positions, textPositions)) {

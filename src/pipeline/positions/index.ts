@@ -1,2 +1,2 @@
-export { mropePositions, sequenceLength } from './mrope.js';
+export { leadingColumns, mropePositions, sequenceLength } from './mrope.js';
 export type { MropeConfig, MropeSequence } from './mrope.js';

@@ -33,6 +33,14 @@ export function sequenceLength(seq: MropeSequence): number {
   return seq.textLength + v + (seq.soundTokens ?? 0) + (seq.actionSteps ?? 0);
 }
 
+/** The first n columns of positions [3, N] (the text rows' positions when n is the text length), as [3, n]. */
+export function leadingColumns(positions: Float32Array, n: number): Float32Array {
+  const N = positions.length / 3;
+  const out = new Float32Array(3 * n);
+  for (let r = 0; r < 3; r++) out.set(positions.subarray(r * N, r * N + n), r * n);
+  return out;
+}
+
 /** Positions [3, N] (rows: temporal, height, width), row-major. */
 export function mropePositions(config: MropeConfig, seq: MropeSequence): Float32Array {
   const n = sequenceLength(seq);

@@ -7,6 +7,7 @@ import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fi
 import { transformerCaseFeeds } from '../../../src/cli/verify/transformer-case.js';
 import { OrtSession } from '../../../src/engine/ort/index.js';
 import { OrtDenoiser } from '../../../src/engine/ort-denoiser.js';
+import { leadingColumns } from '../../../src/pipeline/index.js';
 import { relL2, type HostTensor, type TensorData } from '../../../src/shared/index.js';
 import { shorterPromptPositions } from '../../support/tensors.js';
 
@@ -14,10 +15,7 @@ const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
 
 /** Columns [0, n) of a [3, N] positions tensor. */
 function textColumns(p: HostTensor<TensorData>, n: number): HostTensor<Float32Array> {
-  const N = p.shape[1];
-  const out = new Float32Array(3 * n);
-  for (let r = 0; r < 3; r++) out.set((p.data as Float32Array).subarray(r * N, r * N + n), r * n);
-  return { data: out, shape: [3, n] };
+  return { data: leadingColumns(p.data as Float32Array, n), shape: [3, n] };
 }
 
 describe('split transformer graphs (transformer_text + transformer_gen*) against the single graph', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mropePositions, sequenceLength, type MropeConfig } from '../../../src/pipeline/positions/index.js';
+import { leadingColumns, mropePositions, sequenceLength, type MropeConfig } from '../../../src/pipeline/positions/index.js';
 import { loadCase, maxAbsDiff, readTinyJson, TINY_DIR, type GoldenCase } from '../../support/pipeline-fixtures.js';
 import { readdirSync } from 'node:fs';
 
@@ -56,5 +56,14 @@ describe('mropePositions', () => {
   it('a single action step sits at offset + 1 and a single frame at the offset', () => {
     const p = mropePositions(config, { textLength: 2, vision: { frames: 1, rows: 1, cols: 1 }, fps: 10, actionSteps: 1 });
     expect(Array.from(p)).toEqual([0, 1, 15002, 15003, 0, 1, 0, 0, 0, 1, 0, 0]);
+  });
+});
+
+describe('leadingColumns', () => {
+  it('takes the first n columns of each of the three rows', () => {
+    const p = Float32Array.from([0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23]); // [3, 4]
+    expect(Array.from(leadingColumns(p, 2))).toEqual([0, 1, 10, 11, 20, 21]);
+    expect(Array.from(leadingColumns(p, 4))).toEqual(Array.from(p));
+    expect(leadingColumns(p, 0)).toHaveLength(0);
   });
 });
