@@ -77,8 +77,8 @@ function sameValues<T extends BigInt64Array | Float32Array>(a: T, b: T): boolean
  */
 export class OrtDenoiser implements Denoiser {
   readonly #text: OrtSession | null;
-  readonly #vision: Tower;
-  readonly #action: Tower | null;
+  /** The one generator graph: the action variant when the model has actions (it serves vision requests too). */
+  readonly #tower: Tower;
   readonly #pair: OrtSession | null;
   readonly #pairMaxTokens: number;
   /** latent_patch_size: vision tokens are T · ⌈H/p⌉ · ⌈W/p⌉. */
@@ -87,10 +87,9 @@ export class OrtDenoiser implements Denoiser {
   #textRuns = 0;
   #pairRuns = 0;
 
-  private constructor(text: OrtSession | null, vision: Tower, action: Tower | null, pair: OrtSession | null, pairMaxTokens: number, patch: number) {
+  private constructor(text: OrtSession | null, tower: Tower, pair: OrtSession | null, pairMaxTokens: number, patch: number) {
     this.#text = text;
-    this.#vision = vision;
-    this.#action = action;
+    this.#tower = tower;
     this.#pair = pair;
     this.#pairMaxTokens = pairMaxTokens;
     this.#patch = patch;
@@ -137,17 +136,18 @@ export class OrtDenoiser implements Denoiser {
         const graph = checkGraph(single, manifest.graphs[single], inputs);
         return { session: await create(graph), split: false, graph: single, actionDim: actionDimOf(graph) };
       };
-      const action = manifest.graphs.transformer_action ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS) : null;
-      const vision = action ?? (await tower('transformer', 'transformer_gen', VISION_INPUTS));
+      const generator = manifest.graphs.transformer_action
+        ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS)
+        : await tower('transformer', 'transformer_gen', VISION_INPUTS);
       let pair: OrtSession | null = null;
       const p = manifest.graphs.transformer_gen_pair;
-      if (vision.split && p && opts.pair === true) {
+      if (generator.split && p && opts.pair === true) {
         const uncond = textOutputs.map((n) => `uncond_${n}`);
         checkGraph('transformer_gen_pair', p, [...textOutputs, 'positions', ...uncond, 'uncond_positions', ...VISION_INPUTS.filter((n) => n !== 'input_ids' && n !== 'positions')]);
         checkTextKv('transformer_gen_pair', p, t!, ['', 'uncond_']);
         pair = await create(p);
       }
-      return new OrtDenoiser(text, vision, action, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS, opts.patchSize ?? 2);
+      return new OrtDenoiser(text, generator, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS, opts.patchSize ?? 2);
     } catch (err) {
       for (const s of opened) await s.release();
       throw err;
@@ -155,16 +155,12 @@ export class OrtDenoiser implements Denoiser {
   }
 
   get supportsActions(): boolean {
-    return this.#action !== null;
+    return this.#tower.actionDim !== undefined;
   }
 
   /** The graphs this denoiser holds sessions of. */
   get graphs(): string[] {
-    const names = [this.#vision.graph];
-    if (this.#action && this.#action !== this.#vision) names.push(this.#action.graph);
-    if (this.#text) names.unshift('transformer_text');
-    if (this.#pair) names.push('transformer_gen_pair');
-    return names;
+    return [...(this.#text ? ['transformer_text'] : []), this.#tower.graph, ...(this.#pair ? ['transformer_gen_pair'] : [])];
   }
 
   /** How many times the text graph has run (once per distinct prompt while cached). */
@@ -207,10 +203,9 @@ export class OrtDenoiser implements Denoiser {
       vision_latents: inputs.visionLatents,
       vision_noisy: { data: inputs.visionNoisy, shape: [T] },
     };
-    let tower = this.#vision;
+    const tower = this.#tower;
     if (inputs.actions) {
-      if (!this.#action) throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
-      tower = this.#action;
+      if (tower.actionDim === undefined) throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
       const a = inputs.actions;
       feeds.action_tokens = a.tokens;
       feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
@@ -256,8 +251,7 @@ export class OrtDenoiser implements Denoiser {
   async release(): Promise<void> {
     this.#cache.clear();
     await this.#text?.release();
-    await this.#vision.session.release();
-    if (this.#action && this.#action !== this.#vision) await this.#action.session.release();
+    await this.#tower.session.release();
     await this.#pair?.release();
   }
 }
