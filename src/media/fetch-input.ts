@@ -1,4 +1,5 @@
 import { open, realpath, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   InputFetchError,
@@ -7,7 +8,6 @@ import {
   InputTooLargeError,
   withField,
 } from '../shared/index.js';
-import { isIP } from 'node:net';
 import { isPublicAddress, PrivateAddressError, publicFetch } from './address-policy.js';
 import { createTmpDir, type TmpDir } from './tmp.js';
 
@@ -36,7 +36,7 @@ export interface FetchInputOptions {
   readonly tmpRoot?: string;
   /**
    * ALLOW_PRIVATE_URLS: also download from loopback, private, link-local and other non-public addresses.
-   * Default false: such URLs are refused (403-class 400, InputForbiddenError), checked at connect time.
+   * Default false: such URLs are refused with a 400 InputForbiddenError, checked at connect time.
    */
   readonly allowPrivateAddresses?: boolean;
   /** Injected fetch (default: undici's, connecting to public addresses only unless `allowPrivateAddresses`). */

@@ -90,13 +90,14 @@ export async function sample(denoiser: Denoiser, inputs: SampleInputs, hooks: Sa
     const t = timesteps[i];
     const latents = tensor(x, vision.shape);
     const condIn = request(inputs.cond, t, latents);
+    const uncondIn = useCfg ? request(inputs.uncond, t, latents) : undefined;
     // with guidance, both passes in one run where the denoiser can (the same numbers as two runs)
-    const paired = useCfg && denoiser.runPair ? await denoiser.runPair(condIn, request(inputs.uncond, t, latents)) : undefined;
+    const paired = uncondIn && denoiser.runPair ? await denoiser.runPair(condIn, uncondIn) : undefined;
     const cond = velocities(paired ? paired[0] : await denoiser.run(condIn));
     let v = cond.v;
     let av = cond.av;
-    if (useCfg) {
-      const uncond = velocities(paired ? paired[1] : await denoiser.run(request(inputs.uncond, t, latents)));
+    if (uncondIn) {
+      const uncond = velocities(paired ? paired[1] : await denoiser.run(uncondIn));
       v = combineGuidance(cond.v, uncond.v, guidance);
       if (cond.av && uncond.av) av = combineGuidance(cond.av, uncond.av, guidance);
     }
