@@ -181,7 +181,7 @@ function textKvPass(c: TowerContext, prefix: string, textDim: string, seqDim: st
     const v = g.input(`${prefix}text_v.${i}`, kvDtype, dims);
     text.push({ k: toCompute(k), v: toCompute(v) });
   }
-  const textLen = c.o.dim(g.inputs.find((x) => x.name === `${prefix}text_k.0`)!.name, 0);
+  const textLen = c.o.dim(`${prefix}text_k.0`, 0); // the graph input declared above
   const positions = g.input(`${prefix}positions`, 'float32', [3, seqDim]);
   return { positions, textLen, text, outputPrefix: prefix };
 }
