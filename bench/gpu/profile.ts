@@ -85,3 +85,13 @@ export function meanRun(runs: readonly ProfiledRun[]): ProfiledRun {
     byOp: [...ops].map(([op, o]) => ({ op, ...o })).sort((a, b) => b.ms - a.ms),
   };
 }
+
+/** A run's totals and its ten costliest op types, rounded for printing. */
+export function profileSummary(p: ProfiledRun): { runMs: number; nodes: number; nodeMs: number; byOp: OpTime[] } {
+  return {
+    runMs: +p.ms.toFixed(1),
+    nodes: Math.round(p.nodes),
+    nodeMs: +p.nodeMs.toFixed(1),
+    byOp: p.byOp.slice(0, 10).map((o) => ({ op: o.op, nodes: +o.nodes.toFixed(1), ms: +o.ms.toFixed(2) })),
+  };
+}

@@ -3,33 +3,35 @@
  * denoiser forwards at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens with the fused graph and its
  * elementwise spelling side by side, text2image 720p end to end as served by default (text tower once per
  * prompt) and, side by side, with both guidance passes in one run (PAIRED_GUIDANCE=1) and with the single graph, VAE decode of 189 frames at 720p (time and peak memory), projected text2video end to end for the
- * defaults (35 steps, CFG 6), ONNX Runtime profiles (time per op type), the published H100 times beside them,
+ * defaults (35 steps, CFG 6), ONNX Runtime profiles (host-side and, from a child process with synchronous
+ * launches, GPU time per op type; the attention kernels chosen), the published H100 times beside them,
  * and, when PyTorch + diffusers are on the host, the reference transformer's forward at the same sizes.
  * Prints JSON lines, then a table.
  *
  * Usage: node bench-gpu.js [--size real|mid|tiny] [--dir /tmp/c3s-gpu] [--device cuda:0]
- *          [--phases model,forward,t2i,vae,profile,torch] [--runs 3] [--deadline-s 0]
+ *          [--phases model,forward,t2i,vae,profile,kernels,torch] [--runs 3] [--deadline-s 0]
  * --size mid and tiny run on the CPU provider in float32: mid (real head layout, quarter width, 4 layers) for
  * CPU-side ratios, tiny (--tiny) to check the script itself in CI.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { leadingColumns, mropePositions } from '../../src/pipeline/index.js';
+import { leadingColumns } from '../../src/pipeline/index.js';
 import type { Denoiser } from '../../src/pipeline/networks.js';
 import { openOrtModel } from '../../src/engine/ort-runner.js';
 import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
 import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
-import { WeightRandom } from '../../src/convert/tiny/random.js';
-import type { Manifest } from '../../src/convert/index.js';
+import { readManifest, type Manifest } from '../../src/convert/index.js';
 import type { HostTensor, JobSpec, TensorData } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
 import { BENCH_SIZES, type BenchSize } from './real-config.js';
-import { findProfile, meanRun, profiledRuns, type ProfiledRun } from './profile.js';
+import { findProfile, meanRun, profiledRuns, profileSummary, type ProfiledRun } from './profile.js';
+import { forwardInputs, randn, TEXT_LEN } from './inputs.js';
+import { KERNEL_TIME_CHILD, kernelTimeProfiles, parseKernelChild, profileSingleGraph } from './kernel-time.js';
 
 const PUBLISHED = {
   t2v720_h100_s: { 'PyTorch reference': 207.8, 'vLLM-Omni': 202.3, diffusers: 240, 'NIM (FP8)': 199.5 },
@@ -37,7 +39,6 @@ const PUBLISHED = {
   forward44k_floor_s: 2.7,
   vae720_h200_ref: { seconds: 10.5, peakGB: 12.4 },
 };
-const TEXT_LEN = 300;
 
 interface Row { metric: string; value: string; target?: string }
 
@@ -49,23 +50,6 @@ const s3 = (x: number) => +x.toFixed(3);
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-/** Standard normal values from the tiny model's seeded generator. */
-function randn(n: number, seed: number): Float32Array {
-  return new WeightRandom(seed).fillNormal(new Float32Array(n), 0, 1);
-}
-
-/** The inputs of one vision-only forward with a 300-token prompt at latent size T×H×W. */
-function forwardInputs(T: number, H: number, W: number) {
-  const rows_ = Math.ceil(H / 2);
-  const cols = Math.ceil(W / 2);
-  const inputIds = BigInt64Array.from({ length: TEXT_LEN }, (_, i) => BigInt((i * 7919) % 256));
-  const positions = mropePositions({ baseFps: 24, margin: 15000, temporalFactor: 4, soundLatentFps: 25 }, { textLength: TEXT_LEN, vision: { frames: T, rows: rows_, cols }, fps: 24 });
-  return {
-    tokens: T * rows_ * cols,
-    inputs: { inputIds, visionLatents: { data: randn(48 * T * H * W, 7), shape: [1, 48, T, H, W] }, visionNoisy: new Float32Array(T).fill(1), timestep: 900, positions },
-  };
 }
 
 async function timeForward(denoiser: Denoiser, T: number, H: number, W: number, runs: number, mem: GpuMemorySampler) {
@@ -95,10 +79,12 @@ async function main(): Promise<void> {
       tiny: { type: 'boolean', default: false },
       dir: { type: 'string', default: path.join(os.tmpdir(), 'c3s-gpu') },
       device: { type: 'string', default: 'cuda:0' },
-      phases: { type: 'string', default: 'model,forward,t2i,vae,profile,torch' },
+      phases: { type: 'string', default: 'model,forward,t2i,vae,profile,kernels,torch' },
       runs: { type: 'string', default: '3' },
       'deadline-s': { type: 'string', default: '0' },
       'vae-chunk': { type: 'string', default: '4' },
+      /** Use the model already built in this folder (the GPU-time child process); skips the model build. */
+      'model-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -129,15 +115,31 @@ async function main(): Promise<void> {
     }
   };
 
-  const t0 = performance.now();
-  await rm(values.dir!, { recursive: true, force: true });
-  await mkdir(values.dir!, { recursive: true });
-  const built = await buildRealModel(values.dir!, { dtype: size.dtype, vae: true, log, transformer: size.transformer, vaeConfig: size.vae });
-  const { dir: modelDir, manifest } = built;
-  emit({
-    modelBuildSeconds: +((performance.now() - t0) / 1000).toFixed(1),
-    weights: `random ${size.dtype}; the ${size.transformer.num_hidden_layers} transformer layers share one stored layer (${built.storedTransformerGB.toFixed(2)} GiB on disk), loaded as separate copies on the device`,
-  });
+  let modelDir: string;
+  let manifest: Manifest;
+  if (values['model-dir']) {
+    modelDir = values['model-dir'];
+    manifest = await readManifest(modelDir);
+  } else {
+    const t0 = performance.now();
+    await rm(values.dir!, { recursive: true, force: true });
+    await mkdir(values.dir!, { recursive: true });
+    const built = await buildRealModel(values.dir!, { dtype: size.dtype, vae: true, log, transformer: size.transformer, vaeConfig: size.vae });
+    ({ dir: modelDir, manifest } = built);
+    emit({
+      modelBuildSeconds: +((performance.now() - t0) / 1000).toFixed(1),
+      weights: `random ${size.dtype}; the ${size.transformer.num_hidden_layers} transformer layers share one stored layer (${built.storedTransformerGB.toFixed(2)} GiB on disk), loaded as separate copies on the device`,
+    });
+  }
+  if (phases.has(KERNEL_TIME_CHILD)) {
+    // the child process of the 'kernels' phase: every launch synchronous, so each node's time is its GPU time
+    try {
+      for (const p of await kernelTimeProfiles(modelDir, manifest, size, device, values.dir!)) emit({ profile: p.what, kernelTime: true, ...profileSummary(p.run) });
+    } finally {
+      mem.stop(); // its nvidia-smi child would keep this process alive
+    }
+    return;
+  }
 
   // ---- forward: the fused graph and its elementwise spelling, one session at a time
   const fwd: Record<string, Record<string, { tokens: number; seconds: number; peakGB: number }>> = { fused: {}, unfused: {} };
@@ -257,46 +259,19 @@ async function main(): Promise<void> {
     rows.push({ metric: 'peak GPU memory during the 720p/189f forward', value: `${f720.peakGB.toFixed(1)} GB`, target: '≤ 60 GB' });
   }
 
-  // ---- profile: where a forward's time goes, per op type (the fused single graph; one session, runs per shape)
-  const report = (what: string, p: ProfiledRun) => {
-    const top = p.byOp.slice(0, 10).map((o) => ({ op: o.op, nodes: o.nodes, ms: +o.ms.toFixed(2) }));
-    emit({ profile: what, runMs: +p.ms.toFixed(1), nodes: p.nodes, nodeMs: +p.nodeMs.toFixed(1), byOp: top });
-    rows.push({ metric: `ORT profile: ${what}`, value: `run ${p.ms.toFixed(1)} ms, ${p.nodes} nodes, ${p.nodeMs.toFixed(1)} ms node time; top: ${top.slice(0, 4).map((o) => `${o.op} ${o.ms} ms`).join(', ')}` });
+  // ---- profile: where a forward's time goes, per op type. In this process launches are asynchronous, so a
+  // node's time on the CUDA EP is its host-side cost (what bounds a launch-bound 920-token forward); the
+  // 'kernels' phase repeats the big shapes in a child process with synchronous launches (GPU time per node).
+  const report = (what: string, p: ProfiledRun, kernelTime = false) => {
+    const sum = profileSummary(p);
+    if (!kernelTime) emit({ profile: what, ...sum });
+    const label = kernelTime ? `kernel time per op (synchronous launches): ${what}` : `ORT profile (host side): ${what}`;
+    rows.push({ metric: label, value: `run ${sum.runMs} ms, ${sum.nodes} nodes, ${sum.nodeMs} ms node time; top: ${sum.byOp.slice(0, 5).map((o) => `${o.op} ${o.ms} ms`).join(', ')}` });
   };
   if (phases.has('profile')) await guarded('profile', async () => {
     if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
-    const [bigLabel, bT, bH, bW] = size.forwards[0];
-    const shapes: [string, number, number, number, number][] = [['text2image 720p', 1, 45, 80, 3]];
-    if (bT * bH * bW !== 45 * 80) shapes.push([bigLabel, bT, bH, bW, 1]);
-    const prefix = path.join(values.dir!, 'ort-profile');
-    const session = await OrtSession.create(path.join(modelDir, manifest.graphs.transformer.file), { device, profilePrefix: prefix });
-    const plan: { label: string; tokens: number; measured: boolean }[] = [];
-    try {
-      for (const [label, T, H, W, n] of shapes) {
-        const { tokens, inputs } = forwardInputs(T, H, W);
-        const feeds = {
-          input_ids: { data: inputs.inputIds, shape: [TEXT_LEN] },
-          positions: { data: inputs.positions, shape: [3, inputs.positions.length / 3] },
-          timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
-          vision_latents: inputs.visionLatents,
-          vision_noisy: { data: inputs.visionNoisy, shape: [T] },
-        };
-        for (let i = 0; i <= n; i++) {
-          await session.run(feeds);
-          plan.push({ label, tokens, measured: i > 0 }); // the first run of each shape warms up
-        }
-      }
-      session.endProfiling();
-    } finally {
-      await session.release();
-    }
-    const runs = await profiledRuns(await findProfile(prefix));
-    if (runs.length !== plan.length) throw new Error(`profile holds ${runs.length} runs, expected ${plan.length}`);
-    for (const [label] of shapes) {
-      const mine = runs.filter((_, i) => plan[i].label === label && plan[i].measured);
-      const tokens = plan.find((x) => x.label === label)!.tokens;
-      report(`transformer, ${label} (${tokens} vision tokens), fused single graph`, meanRun(mine));
-    }
+    const [single] = await profileSingleGraph(modelDir, manifest, device, path.join(values.dir!, 'ort-profile'), [['text2image 720p', 1, 45, 80, 3]]);
+    report(single.what, single.run);
 
     // the generator graph the server runs for text2image (text K/V from transformer_text, computed once)
     const genName = manifest.graphs.transformer_gen_action ? 'transformer_gen_action' : 'transformer_gen';
@@ -333,20 +308,31 @@ async function main(): Promise<void> {
       await gen.release();
     }
     report(`${genName}, text2image 720p (${t2iTokens} vision tokens, text K/V fed), as served`, meanRun((await profiledRuns(await findProfile(gprefix))).slice(1)));
+  });
 
-    // the VAE decoder Loop graph on 3 latent frames (9 video frames) at the decode benchmark's size
-    const [, H, W] = size.vaeDecode;
-    const vprefix = path.join(values.dir!, 'ort-profile-vae');
-    const vae = await OrtSession.create(path.join(modelDir, manifest.graphs.vae_decoder_loop.file), { device, profilePrefix: vprefix });
-    try {
-      const latent = { data: randn(48 * 3 * H * W, 5), shape: [1, 48, 3, H, W] };
-      for (let i = 0; i < 2; i++) await vae.run({ latent });
-      vae.endProfiling();
-    } finally {
-      await vae.release();
+  // ---- kernels: GPU time per op type and the attention kernels ONNX Runtime picks, from a child process
+  // (CUDA_LAUNCH_BLOCKING is read when CUDA starts, so it cannot be turned on in this process)
+  if (phases.has('kernels')) await guarded('kernels', async () => {
+    if (left() < 90) throw new Error(`skipped: ${left().toFixed(0)} s left`);
+    const child = spawnSync(process.execPath, [
+      process.argv[1], '--size', sizeName, '--device', device, '--dir', values.dir!, '--model-dir', modelDir, '--phases', KERNEL_TIME_CHILD,
+    ], {
+      encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 2 ** 20,
+      timeout: Math.floor(Math.min(240, left() - 20) * 1000),
+      env: { ...process.env, CUDA_LAUNCH_BLOCKING: '1', ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO: '1' },
+    });
+    const { profiles, attention } = parseKernelChild(child.stdout ?? '');
+    for (const p of profiles) {
+      emit({ profile: p.profile, kernelTime: true, runMs: p.runMs, nodes: p.nodes, nodeMs: p.nodeMs, byOp: p.byOp });
+      report(p.profile, { ms: p.runMs, nodes: p.nodes, nodeMs: p.nodeMs, byOp: p.byOp }, true);
     }
-    const vruns = await profiledRuns(await findProfile(vprefix));
-    report(`VAE decoder loop, 3 latent frames ${W * 16}×${H * 16}`, vruns[vruns.length - 1]);
+    if (attention.length > 0) {
+      emit({ attentionKernels: attention });
+      rows.push({ metric: 'attention kernels ONNX Runtime chose (ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO)', value: attention.map((a) => `${a.kernel}: ${a.calls}`).join('; ') });
+    }
+    if (child.status !== 0 || profiles.length === 0) {
+      throw new Error(`GPU-time child process ${child.error ? child.error.message : `exited ${child.status ?? child.signal}`} after ${profiles.length} profiles`);
+    }
   });
 
   if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON && left() < 150) {

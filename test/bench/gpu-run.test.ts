@@ -15,18 +15,21 @@ describe('bench:gpu --tiny', () => {
       for (const variant of ['fused', 'unfused']) expect(lines.find((l) => l.forward && l.variant === variant)?.seconds).toBeGreaterThan(0);
       for (const variant of ['pair', 'split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
       expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
-      const profile = lines.filter((l) => l.profile) as { profile: string; nodes: number; byOp: { op: string; ms: number }[] }[];
-      expect(profile.map((p) => p.profile)).toEqual([
-        'transformer, text2image 720p (920 vision tokens), fused single graph',
-        'transformer, tiny 17f (30 vision tokens), fused single graph',
-        'transformer_gen_action, text2image 720p (920 vision tokens, text K/V fed), as served',
-        'VAE decoder loop, 3 latent frames 96×64',
+      const profile = lines.filter((l) => l.profile) as { profile: string; kernelTime?: boolean; nodes: number; byOp: { op: string; ms: number }[] }[];
+      // host-side profiles in the bench's process, then the child process's (synchronous launches: GPU time per node)
+      expect(profile.map((p) => [p.profile, p.kernelTime === true])).toEqual([
+        ['transformer, text2image 720p (920 vision tokens), fused single graph', false],
+        ['transformer_gen_action, text2image 720p (920 vision tokens, text K/V fed), as served', false],
+        ['transformer, text2image 720p (920 vision tokens), fused single graph', true],
+        ['transformer, tiny 17f (30 vision tokens), fused single graph', true],
+        ['VAE decoder loop, 3 latent frames 96×64', true],
       ]);
-      for (const p of profile.slice(0, 3)) {
+      for (const p of profile.filter((x) => !x.profile.startsWith('VAE'))) {
         expect(p.nodes).toBeGreaterThan(50);
         expect(p.byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Gemm', 'MultiHeadAttention']));
       }
-      expect(profile[3].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
+      expect(profile[4].byOp.map((o) => o.op)).toEqual(expect.arrayContaining(['Conv', 'QuickGelu']));
+      expect(out).toMatch(/\| kernel time per op \(synchronous launches\): VAE decoder loop/);
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
       expect(out).toMatch(/pair\/split \d.*split\/single \d/);
