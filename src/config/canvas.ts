@@ -1,4 +1,7 @@
+import type { ActionCanvas } from '../shared/index.js';
 import { ASPECT_RATIOS, PIXEL_SIZES } from './modes.js';
+
+export type { ActionCanvas };
 
 /**
  * Action-mode canvas geometry (reference: diffusers Cosmos3 omni pipeline, action video conditioning).
@@ -41,25 +44,6 @@ export const ACTION_CANVAS_BINS: Readonly<Record<ActionTier, readonly CanvasBin[
 
 export function isActionTier(tier: number): tier is ActionTier {
   return (ACTION_TIERS as readonly number[]).includes(tier);
-}
-
-export interface ActionCanvas {
-  /** Input size after the cut to multiples of the spatial factor (resize the input to this first). */
-  readonly sourceHeight: number;
-  readonly sourceWidth: number;
-  /** The padded canvas the VAE encodes. */
-  readonly canvasHeight: number;
-  readonly canvasWidth: number;
-  /** The input scaled to fit the canvas (never up); the frames the main side hands to the pipeline. */
-  readonly contentHeight: number;
-  readonly contentWidth: number;
-  readonly padRight: number;
-  readonly padBottom: number;
-  /** 'replicate' if a pad is at least the content size on its axis, else 'reflect'. */
-  readonly padMode: 'replicate' | 'reflect';
-  /** Latent rows/columns kept after encoding the canvas (content // spatialFactor, at least 1). */
-  readonly latentHeight: number;
-  readonly latentWidth: number;
 }
 
 /** The canvas bin nearest in H/W ratio (first bin wins a tie). */

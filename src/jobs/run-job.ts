@@ -181,7 +181,7 @@ async function prepareActionInput(
   });
   canvas ??= canvasFor(loaded.frames.height, loaded.frames.width);
   const clip = await m.fitWithin(fitFrameCount(loaded.frames, pixelFrames), canvas.canvasWidth, canvas.canvasHeight);
-  return { spec: { ...spec, width: canvas.canvasWidth, height: canvas.canvasHeight }, input: { frames: clip } };
+  return { spec: { ...spec, width: canvas.canvasWidth, height: canvas.canvasHeight }, input: { frames: clip, canvas } };
 }
 
 /** Keep the first `count` frames, or pad by repeating the last one. */

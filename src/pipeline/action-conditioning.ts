@@ -33,10 +33,17 @@ export function setupAction(ctx: PipelineContext): ActionSetup {
   assert(frames !== undefined && frames.frames >= 1, `${spec.mode} input frames`);
   const tier = action.imageSize;
   assert(isActionTier(tier), `action tier ${tier}`);
+  // the main side's canvas (from the source size); a canvas derived from the scaled frames is only right when
+  // their size is already a multiple of the spatial factor (direct callers: tests, the benchmark)
   const canvas = input.canvas ?? actionCanvas(frames.height, frames.width, tier, facts.vaeSpatialFactor);
   assert(
     frames.height === canvas.contentHeight && frames.width === canvas.contentWidth,
     `input frames ${frames.width}x${frames.height} = canvas content ${canvas.contentWidth}x${canvas.contentHeight}`,
+  );
+  assert(
+    canvas.latentHeight === Math.max(1, Math.floor(canvas.contentHeight / facts.vaeSpatialFactor))
+      && canvas.latentWidth === Math.max(1, Math.floor(canvas.contentWidth / facts.vaeSpatialFactor)),
+    `canvas latent ${canvas.latentWidth}x${canvas.latentHeight} for content ${canvas.contentWidth}x${canvas.contentHeight} at spatial factor ${facts.vaeSpatialFactor}`,
   );
   const pixelFrames = action.chunkSize + 1;
   const clip = fitFrameCount(frames, pixelFrames);

@@ -1,4 +1,3 @@
-import type { ActionCanvas } from '../config/index.js';
 import type { ConditioningInput, JobProgress, JobSpec } from '../shared/index.js';
 import type { ModelFacts } from './model-facts.js';
 import type { Networks } from './networks.js';
@@ -6,14 +5,8 @@ import type { PromptEncoder } from './text/index.js';
 
 /** What one pipeline run gets: the request, its decoded media, the networks, the text encoder, model facts, hooks. */
 
-export interface PipelineInput extends ConditioningInput {
-  /**
-   * Action modes: the canvas geometry the main side computed from the source size (config/canvas.ts) when it
-   * scaled the frames. Without it the pipeline derives it from the frame size, which is the same unless the
-   * source H/W ratio sits within rounding of a midpoint between two canvas bins.
-   */
-  readonly canvas?: ActionCanvas;
-}
+/** The decoded media a run gets (action modes: with the canvas the main side computed). */
+export type PipelineInput = ConditioningInput;
 
 export interface PipelineHooks {
   readonly signal?: AbortSignal;

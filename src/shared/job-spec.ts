@@ -53,7 +53,34 @@ export interface ConditioningInput {
   readonly frames?: RgbFrames;
   /** Action rows [T][D] from action_path. */
   readonly actions?: readonly (readonly number[])[];
+  /**
+   * Action modes: the canvas the main side computed from the source size when it scaled the frames
+   * (config/canvas.ts). The pipeline must use it: the frames' own size is the scaled content, which need not
+   * be a multiple of the spatial factor, so a canvas derived from it again would cut it further.
+   */
+  readonly canvas?: ActionCanvas;
 }
+
+/** Action-mode canvas geometry (computed by config/canvas.ts `actionCanvas`). */
+export interface ActionCanvas {
+  /** Input size after the cut to multiples of the spatial factor (resize the input to this first). */
+  readonly sourceHeight: number;
+  readonly sourceWidth: number;
+  /** The padded canvas the VAE encodes. */
+  readonly canvasHeight: number;
+  readonly canvasWidth: number;
+  /** The input scaled to fit the canvas (never up); the frames the main side hands to the pipeline. */
+  readonly contentHeight: number;
+  readonly contentWidth: number;
+  readonly padRight: number;
+  readonly padBottom: number;
+  /** 'replicate' if a pad is at least the content size on its axis, else 'reflect'. */
+  readonly padMode: 'replicate' | 'reflect';
+  /** Latent rows/columns kept after encoding the canvas (content // spatialFactor, at least 1). */
+  readonly latentHeight: number;
+  readonly latentWidth: number;
+}
+
 
 /** What a pipeline returns. */
 export interface PipelineResult {

@@ -22,6 +22,7 @@ beforeAll(async () => {
   await writeImage(join(dir.path, 'robot_153.jpg'), { width: 320, height: 240, format: 'jpeg' });
   await writeVideo(join(dir.path, 'bridge_0.mp4'), { width: 320, height: 256, frames: 24, fps: 5 });
   await writeVideo(join(dir.path, 'av.mp4'), { width: 160, height: 96, frames: 70, fps: 10 });
+  await writeVideo(join(dir.path, 'av_720p.mp4'), { width: 1280, height: 720, frames: 9, fps: 10 });
   await writeFile(join(dir.path, 'bridge_0.json'), JSON.stringify(Array.from({ length: 16 }, (_, t) => Array.from({ length: 10 }, (_, d) => Math.sin(t + d) / 2))));
   s = await startTestServer({
     config: { inputRoots: [dir.path], modelDir: MODEL_DIR, requestTimeoutMs: 600_000 },
@@ -103,6 +104,18 @@ describe('the six modes on the embedded tiny model', () => {
     expect(action.every((r) => r.length === 9 && r.every(Number.isFinite))).toBe(true);
     const { stream } = await probe(body.data, 'id.mp4');
     expect(Number(stream.nb_read_frames)).toBe(61);
+  });
+
+  it('an HD dashcam clip scaled down to a canvas whose content is not a multiple of 16 (1280×720 at 256, 480, 704)', async () => {
+    // 16:9 content scaled into the tier's bin: 320×180, 832×468, 1252×704 — the canvas is the one computed from the
+    // source size, never re-derived from the scaled frames (which would cut them to 320×176, 832×464, 1248×704)
+    for (const [imageSize, width, height] of [[256, 320, 180], [480, 832, 468], [704, 1252, 704]]) {
+      const a = await predict({ ...seed.inverse_dynamics(), vision_path: join(dir.path, 'av_720p.mp4'), image_size: imageSize, action_chunk_size: 4, num_steps: 1 });
+      expect(a.statusCode, `${imageSize}: ${a.body}`).toBe(200);
+      expect(a.json().sample_outputs.outputs[0].content.action).toHaveLength(4);
+      const { stream } = await probe(a.json().data, `id-${imageSize}.mp4`);
+      expect([stream.width, stream.height, Number(stream.nb_read_frames)]).toEqual([width, height, 5]);
+    }
   });
 
   it('policy → actions [chunk][raw_dim] plus the echoed video; same seed ⇒ same actions', async () => {
