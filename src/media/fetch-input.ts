@@ -223,5 +223,7 @@ function forbidden(field: string, message: string): Error {
 }
 
 function fetchError(field: string, message: string, cause?: unknown): Error {
-  return withField(new InputFetchError(field, message, cause === undefined ? undefined : { cause }), field);
+  // @fastify/error formats every argument it is given into the message: pass the options only with a cause
+  const err = cause === undefined ? new InputFetchError(field, message) : new InputFetchError(field, message, { cause });
+  return withField(err, field);
 }

@@ -129,7 +129,7 @@ describe('fetchInput: URLs', () => {
     const err = await failure(`${server.origin}/missing?token=secret`);
     expect(err).toBeInstanceOf(InputFetchError);
     expect(err).toMatchObject({ statusCode: 400, field: 'vision_path' });
-    expect(err.message).toMatch(/answered HTTP 404/);
+    expect(err.message).toMatch(/answered HTTP 404$/); // nothing formatted after it (no stray 'undefined')
     expect(err.message).not.toMatch(/secret/);
     expect((await failure(`${server.origin}/error`)).message).toMatch(/HTTP 500/);
   });
