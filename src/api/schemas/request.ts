@@ -41,6 +41,11 @@ const nonEmpty = (description: string) =>
 export const DOMAIN_NAMES = Object.keys(DOMAINS) as [string, ...string[]];
 export const ACTION_CHUNK_RANGE = [1, 256] as const;
 export const FPS_MAX = 240;
+/**
+ * The contract says only fps > 0; below ~1e-5 fps the MP4 muxer cannot hold the frame durations and the job
+ * would fail at the very end with a 500 (ffmpeg refuses the durations). 0.001 keeps a 100× margin.
+ */
+export const FPS_MIN = 0.001;
 
 /** The largest num_frames a tier accepts (its limit, after rounding up to 4k+1). */
 export function maxRequestFrames(resolution: Resolution): number {
@@ -52,8 +57,8 @@ const common = {
   negative_prompt: text('Negative prompt for classifier-free guidance (mode default when absent).').optional(),
   fps: z
     .number({ error: typed('a number') })
-    .gt(0, { error: `must be > 0 and ≤ ${FPS_MAX}` })
-    .max(FPS_MAX, { error: `must be > 0 and ≤ ${FPS_MAX}` })
+    .min(FPS_MIN, { error: `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}` })
+    .max(FPS_MAX, { error: `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}` })
     .describe('Frames per second of the output (and of the prompt metadata); 10–30 recommended.')
     .optional(),
   seed: intIn(0, SEED_MAX).describe('Noise seed; drawn at random when absent and returned in x-cosmos3-seed.').optional(),
