@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../config/index.js';
-import { CANCEL_FLAG_BYTES, CANCEL_SLOT, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
+import { CANCEL_FLAG_BYTES, CANCEL_SLOT, disableOrtTelemetry, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
 import {
   ShuttingDownError,
   WorkerCrashedError,
@@ -226,6 +226,7 @@ export class WorkerPool implements PoolHandle {
     slot.state = 'starting';
     slot.lastError = undefined;
     slot.terminating = undefined;
+    disableOrtTelemetry(); // in the native environment, which the worker's ONNX Runtime reads
     const worker = new Worker(this.#opts.workerFile ?? defaultWorkerFile(), { workerData: init, name: `c3s-${slot.device}` });
     slot.worker = worker;
     slot.startTimer = setTimeout(() => {

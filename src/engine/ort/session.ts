@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { HostTensor, TensorData } from '../../shared/index.js';
+import { disableOrtTelemetry } from './telemetry.js';
 
 /** Where a session runs: 'cpu' or 'cuda:<n>'. */
 export type DeviceSpec = 'cpu' | `cuda:${number}`;
@@ -35,6 +36,7 @@ function keepFloat16AsUint16(): void {
   }
 }
 keepFloat16AsUint16();
+disableOrtTelemetry();
 
 function logLevel(): 0 | 1 | 2 | 3 | 4 {
   const v = Number(process.env.C3S_ORT_LOG_LEVEL ?? 3);
