@@ -219,6 +219,7 @@ describe('native/provision-cuda.mjs', () => {
       recordFile: w.record,
       env: { LD_LIBRARY_PATH: libDir },
       ldconfig: () => '',
+      loadLibraries: () => ({ errors: new Map() }), // placeholder files: loading is the check's own test's concern
       platform: 'linux',
       arch: 'x64',
     });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -11,8 +11,9 @@ import { CudaProvisioningError } from '../../shared/index.js';
  * CUDA 13 provider libraries next to its libonnxruntime.so.1 and records them in native/cuda-ep.json. ORT only
  * dlopen()s them when a CUDA session is created, and a mismatch then shows up as an obscure native error (or a
  * crash), so the server checks the pieces before it loads anything: the provider files, the ORT version pairing,
- * and that the dynamic loader can find the CUDA 13, cuBLAS 13 and cuDNN 9 libraries and the driver.
- * Every system interaction (files, environment, `ldconfig -p`) is injectable, so each failure is testable on CPU.
+ * that the dynamic loader can find the CUDA 13, cuBLAS 13 and cuDNN 9 libraries and the driver, and that each of
+ * them loads (dlopen in a child process). Every system interaction (files, environment, `ldconfig -p`, loading) is
+ * injectable, so each failure is testable on CPU.
  */
 
 /** The provider files the provisioning script installs next to libonnxruntime.so.1. */
@@ -99,6 +100,8 @@ export interface CudaCheckOptions {
   readonly fs?: CudaCheckFs;
   /** Output of `ldconfig -p`; '' when the cache cannot be read (default: runs ldconfig). */
   readonly ldconfig?: () => string;
+  /** Loads the libraries found, in order (default: loadLibrariesInChild). */
+  readonly loadLibraries?: (paths: readonly string[], env: Readonly<Record<string, string | undefined>>) => LoadReport;
   /** Where CUDA toolkits usually live, to suggest an LD_LIBRARY_PATH (default: /usr/local/cuda*). */
   readonly cudaDirs?: readonly string[];
   readonly platform?: string;
@@ -123,6 +126,13 @@ export type CudaCheckResult =
     readonly providerPackage: string;
     readonly libraries: readonly FoundLibrary[];
   };
+
+/** What loading the libraries found gave: the loader's error for each that did not load. */
+export interface LoadReport {
+  readonly errors: ReadonlyMap<string, string>;
+  /** Set when the process that loaded them died (a library's initialiser crashed), e.g. 'signal SIGSEGV'. */
+  readonly crashed?: string;
+}
 
 /** One missing piece and its fix (the error's message lists them all). */
 export interface CudaProblem {
@@ -162,6 +172,34 @@ export function runLdconfig(): string {
     }
   }
   return '';
+}
+
+// Loads each path with process.dlopen, which hands the file to the system loader (dependencies resolved through
+// LD_LIBRARY_PATH and the ld.so cache as for ONNX Runtime's own dlopen) and then looks for a Node.js module
+// initialiser: "did not self-register" means the library loaded and simply is not a Node.js addon.
+const LOAD_SCRIPT = `
+const out = {};
+for (const p of JSON.parse(process.argv[1])) {
+  try { process.dlopen({ exports: {} }, p); out[p] = null; }
+  catch (e) { out[p] = /did not self-register/.test(e.message) ? null : e.message; }
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+/**
+ * dlopen()s the libraries, in order, in a child Node.js process: a library whose initialisers crash must not take
+ * the server down before it can say which piece is broken.
+ */
+export function loadLibrariesInChild(paths: readonly string[], env: Readonly<Record<string, string | undefined>>): LoadReport {
+  const r = spawnSync(process.execPath, ['-e', LOAD_SCRIPT, JSON.stringify(paths)], {
+    env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000, maxBuffer: 4 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0 || r.error) {
+    const why = r.error?.message ?? (r.signal ? `signal ${r.signal}` : `exit code ${r.status}`);
+    return { errors: new Map(), crashed: `${why}${r.stderr ? `: ${r.stderr.trim().split('\n').slice(-3).join(' ')}` : ''}` };
+  }
+  const out = JSON.parse(r.stdout) as Record<string, string | null>;
+  return { errors: new Map(Object.entries(out).filter((e): e is [string, string] => e[1] !== null)) };
 }
 
 /** `ldconfig -p` text → soname → paths, 64-bit x86 entries only (lines like `libz.so.1 (libc6,x86-64) => /lib/…`). */
@@ -329,6 +367,21 @@ function checkLibraries(opts: CudaCheckOptions, fs: CudaCheckFs, problems: CudaP
       ...(cudaDirs.length > 0 ? [cudaDirs.join(', ')] : []),
     ];
     problems.push({ piece: `${lib.soname} (${lib.what}) cannot be found; searched ${searched.join('; ')}`, fix: lib.fix });
+  }
+  if (found.length > 0) {
+    const report = (opts.loadLibraries ?? loadLibrariesInChild)(found.map((f) => f.path), env);
+    if (report.crashed !== undefined) {
+      problems.push({
+        piece: `loading the CUDA libraries (${found.map((f) => f.path).join(', ')}) crashed the process that tried (${report.crashed})`,
+        fix: 'reinstall the CUDA 13 runtime, cuDNN 9 and the NVIDIA driver (or use the nvidia/cuda:13.0.x-cudnn-runtime-ubuntu24.04 base image)',
+      });
+    }
+    for (const f of found) {
+      const error = report.errors.get(f.path);
+      if (error === undefined) continue;
+      const lib = CUDA_REQUIRED_LIBRARIES.find((l) => l.soname === f.soname)!;
+      problems.push({ piece: `${f.soname} (${lib.what}) is at ${f.path} (${f.source}) but does not load: ${error}`, fix: `replace or reinstall it: ${lib.fix}` });
+    }
   }
   return found;
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
-  CUDA_REQUIRED_LIBRARIES, checkCudaProvisioning, describeDevices, inspectCudaProvisioning, parseLdconfigCache, runLdconfig,
+  CUDA_REQUIRED_LIBRARIES, checkCudaProvisioning, describeDevices, inspectCudaProvisioning, loadLibrariesInChild, parseLdconfigCache, runLdconfig,
   type CudaCheckFs, type CudaCheckOptions,
 } from '../../../src/engine/ort/index.js';
 import { CudaProvisioningError } from '../../../src/shared/index.js';
@@ -68,6 +71,7 @@ function goodHost(): { files: Files; opts: CudaCheckOptions; ldconfigText: strin
     env: { LD_LIBRARY_PATH: '/usr/local/nvidia/lib:/usr/local/nvidia/lib64' },
     fs: fakeFs(files),
     ldconfig: () => ldconfigText,
+    loadLibraries: () => ({ errors: new Map() }),
     cudaDirs: [`/usr/local/cuda-13.0/lib64`, CUDA_LIB],
     platform: 'linux',
     arch: 'x64',
@@ -272,6 +276,59 @@ describe('checkCudaProvisioning', () => {
   it('finds the real onnxruntime-node when not told where it is', () => {
     const { problems } = inspectCudaProvisioning({ devices: ['cuda:0'], ldconfig: () => '', env: {}, platform: 'linux', arch: 'x64' });
     expect(problems.some((p) => p.piece.includes('onnxruntime-node is not installed') || p.piece.includes('core library'))).toBe(false);
+  });
+});
+
+describe('loading the libraries found', () => {
+  it('a library that is found but does not load is named with the loader\'s error and a fix', () => {
+    const err = failure(() => ({
+      loadLibraries: (paths) => ({ errors: new Map([[paths[4], `${paths[4]}: file too short`]]) }),
+    }));
+    expect(err.message).toMatch(
+      /libcudnn\.so\.9 \(cuDNN 9\) is at \/usr\/lib\/x86_64-linux-gnu\/libcudnn\.so\.9 \(loader default\) but does not load: \S+ file too short\.\n\s+Fix: replace or reinstall it: use a cuDNN base image/,
+    );
+    expect((err as unknown as { problems: unknown[] }).problems).toHaveLength(1);
+  });
+
+  it('a loader process that crashes is reported, not fatal', () => {
+    const err = failure(() => ({ loadLibraries: () => ({ errors: new Map(), crashed: 'signal SIGSEGV' }) }));
+    expect(err.message).toMatch(/loading the CUDA libraries \([^)]*libcudart\.so\.13[^)]*\) crashed the process that tried \(signal SIGSEGV\)/);
+  });
+
+  it('loads in order, in the environment given, each library found', () => {
+    const calls: { paths: readonly string[]; ld?: string }[] = [];
+    checkCudaProvisioning({ ...goodHost().opts, loadLibraries: (paths, env) => (calls.push({ paths, ld: env.LD_LIBRARY_PATH }), { errors: new Map() }) });
+    expect(calls).toEqual([{
+      paths: [
+        `${CUDA_LIB}/libcudart.so.13`, `${CUDA_LIB}/libcublas.so.13`, `${CUDA_LIB}/libcublasLt.so.13`, `${CUDA_LIB}/libcurand.so.10`,
+        '/usr/lib/x86_64-linux-gnu/libcudnn.so.9', '/usr/local/nvidia/lib64/libcuda.so.1',
+      ],
+      ld: '/usr/local/nvidia/lib:/usr/local/nvidia/lib64',
+    }]);
+  });
+
+  it('the real loader: a system library loads, a file that is not one does not (files named like the CUDA libraries)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c3s-cuda-load-'));
+    try {
+      const libz = ['/lib/x86_64-linux-gnu/libz.so.1', '/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib64/libz.so.1'].find((p) => {
+        try {
+          return statSync(p).isFile();
+        } catch {
+          return false;
+        }
+      });
+      for (const lib of CUDA_REQUIRED_LIBRARIES) writeFileSync(join(dir, lib.soname), lib.soname === 'libcudnn.so.9' ? '' : 'not a library');
+      const report = loadLibrariesInChild([...(libz ? [libz] : []), join(dir, 'libcudnn.so.9'), join(dir, 'libcuda.so.1')], process.env);
+      expect(report.crashed).toBeUndefined();
+      expect([...report.errors.keys()]).toEqual([join(dir, 'libcudnn.so.9'), join(dir, 'libcuda.so.1')]);
+      expect(report.errors.get(join(dir, 'libcudnn.so.9'))).toMatch(/file too short/);
+      // the whole check with real files, LD_LIBRARY_PATH and the real loader: every placeholder is refused
+      const { problems } = inspectCudaProvisioning({ ...goodHost().opts, fs: undefined, loadLibraries: undefined, ldconfig: () => '', cudaDirs: [], env: { LD_LIBRARY_PATH: dir } });
+      const loadProblems = problems.filter((p) => p.piece.includes('does not load'));
+      expect(loadProblems.map((p) => p.piece.split(' ')[0])).toEqual(CUDA_REQUIRED_LIBRARIES.map((l) => l.soname));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
