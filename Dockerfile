@@ -1,6 +1,7 @@
 # cosmos3-serve on one NVIDIA GPU: CUDA 13 + cuDNN 9 runtime, Node.js 24 LTS, ffmpeg, ONNX Runtime 1.29.0 with
 # its CUDA execution provider. Build and run: docker/README.md. Every step below is one that CI or the tests
-# also run (npm ci, npm run build, npm run provision:cuda, node docker/healthcheck.mjs); nothing is done only here.
+# also run (npm ci, npm run build, npm prune --omit=dev as a dry run, npm run provision:cuda with and without
+# --from, node docker/healthcheck.mjs); nothing is done only here.
 #
 # Both base images are pinned by tag; check the tags exist before a release
 # (docker manifest inspect nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04 node:24.11.1-bookworm-slim)
@@ -22,7 +23,10 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 # ---- build: dependencies, TypeScript, CUDA provider libraries --------------------------------------------------
 FROM base AS build
 WORKDIR /app
-# .npmrc carries onnxruntime-node-install=skip: onnxruntime-node's own installer downloads from a host we do not use
+# onnxruntime-node's own installer downloads from a host we do not use: skipped by .npmrc
+# (onnxruntime-node-install=skip) and by the environment variable its installer also reads (npm warns that unknown
+# .npmrc keys will stop working in its next major version)
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./

@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConvertArgs } from '../../src/cli/convert.js';
 import { describeDevices } from '../../src/engine/ort/index.js';
@@ -42,6 +43,39 @@ describe('Dockerfile', () => {
     expect(runs).toEqual(['build', 'provision:cuda']);
     for (const s of runs) expect(scripts[s], `package.json script ${s}`).toBeDefined();
     expect(scripts['provision:cuda']).toBe('node native/provision-cuda.mjs');
+  });
+
+  it('`npm prune --omit=dev` removes no package the image runs (dist/, native/, docker/healthcheck.mjs)', () => {
+    expect(of('RUN')).toContain('npm prune --omit=dev');
+    // the same command, as a dry run: what it would remove from this checkout's node_modules
+    const npm = process.env.npm_execpath;
+    const out = npm && npm.endsWith('.js')
+      ? execFileSync(process.execPath, [npm, 'prune', '--omit=dev', '--dry-run'], { cwd: ROOT, encoding: 'utf8' })
+      : execFileSync('npm', ['prune', '--omit=dev', '--dry-run'], { cwd: ROOT, encoding: 'utf8' });
+    const removed = new Set([...out.matchAll(/^remove (\S+) \S+$/gm)].map((m) => m[1]));
+    expect(removed).toContain('vitest');
+    expect(removed).toContain('typescript');
+    const files = (dir: string): string[] => readdirSync(resolve(ROOT, dir), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /\.(m?js)$/.test(e.name))
+      .map((e) => join(e.parentPath, e.name));
+    const runtime = [...files('dist/src'), ...files('native'), resolve(ROOT, 'docker/healthcheck.mjs')];
+    expect(runtime.length).toBeGreaterThan(50);
+    const packages = new Set<string>();
+    for (const file of runtime) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\.resolve\(\s*)['"]([^'"\s]+)['"]/g)) {
+        const spec = m[1];
+        if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+      }
+    }
+    expect(packages).toContain('onnxruntime-node');
+    for (const p of ['fastify', 'sharp', 'undici', 'pino', 'prom-client', 'protobufjs', 'zod']) expect(packages).toContain(p);
+    const dependencies = Object.keys((JSON.parse(read('package.json')) as { dependencies: Record<string, string> }).dependencies);
+    for (const p of packages) {
+      expect(removed.has(p), `${p} is imported at run time but npm prune --omit=dev removes it`).toBe(false);
+      expect(dependencies, `${p} is imported at run time`).toContain(p);
+    }
   });
 
   it('serves as a non-root user with the model volume, GPU 0, the port and a health check', () => {

@@ -78,9 +78,9 @@ function world(pkg: Pkg = {}, ortVersion = ORT_VERSION): { dest: string; record:
   return { dest, record: join(dir, 'native', 'cuda-ep.json'), tgz, dir };
 }
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    execFile(process.execPath, [SCRIPT, ...args], { env: { ...process.env, npm_execpath: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [SCRIPT, ...args], { env: { ...process.env, npm_execpath: '', ...env } }, (err, stdout, stderr) => {
       res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -224,6 +224,32 @@ describe('native/provision-cuda.mjs', () => {
       arch: 'x64',
     });
     expect(result).toMatchObject({ needed: true, ortVersion: ORT_VERSION, bindingDir: w.dest });
+  });
+
+  it('without --from, fetches the pinned package with `npm pack`, through the npm that runs it (npm_execpath)', async () => {
+    const w = world();
+    const log = join(w.dir, 'npm-args.json');
+    const fakeNpm = join(w.dir, 'fake-npm-cli.cjs');
+    // answers like `npm pack <spec> --pack-destination <dir> --json`: the tarball in <dir>, its name in JSON
+    writeFileSync(fakeNpm, [
+      "const fs = require('node:fs'); const path = require('node:path');",
+      'const a = process.argv.slice(2);',
+      `fs.writeFileSync(${JSON.stringify(log)}, JSON.stringify(a));`,
+      "const into = a[a.indexOf('--pack-destination') + 1];",
+      `fs.copyFileSync(${JSON.stringify(w.tgz)}, path.join(into, 'provider-0.4.9.tgz'));`,
+      "process.stdout.write(JSON.stringify([{ filename: 'provider-0.4.9.tgz' }]));",
+    ].join('\n'));
+    const r = await run(['--dest', w.dest, '--record', w.record, '--no-integrity'], { npm_execpath: fakeNpm });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(log, 'utf8'))).toEqual([
+      'pack', `${PROVIDER_PACKAGE.name}@${PROVIDER_PACKAGE.version}`, '--pack-destination', expect.any(String), '--json', '--ignore-scripts',
+    ]);
+    for (const f of PROVIDER_FILES) expect(statSync(join(w.dest, f)).size).toBeGreaterThan(0);
+    // a registry that cannot be reached: the error says so and offers --from
+    writeFileSync(fakeNpm, "process.stderr.write('npm error code E404\\n'); process.exit(1);");
+    const failed = await run(['--dest', world().dest, '--record', join(w.dir, 'r2.json'), '--no-integrity'], { npm_execpath: fakeNpm });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/`npm pack com\.github\.asus4\.onnxruntime\.linux-x64-gpu@0\.4\.9` failed[^]*E404[^]*--from <tgz>/);
   });
 
   it('agrees with the start-up check on file and library names', () => {
