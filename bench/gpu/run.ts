@@ -1,15 +1,18 @@
 /**
  * bench:gpu — Cosmos3-Nano on one GPU with ONNX Runtime's CUDA EP (bf16, random weights, full size):
- * denoiser forwards at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens with the fused graph and its
- * elementwise spelling side by side, text2image 720p end to end as served by default (text tower once per
- * prompt) and, side by side, with both guidance passes in one run (PAIRED_GUIDANCE=1) and with the single graph, VAE decode of 189 frames at 720p (time and peak memory), projected text2video end to end for the
- * defaults (35 steps, CFG 6), ONNX Runtime profiles (host-side and, from a child process with synchronous
- * launches, GPU time per op type; the attention kernels chosen), the published H100 times beside them,
- * and, when PyTorch + diffusers are on the host, the reference transformer's forward at the same sizes.
+ * - one denoiser forward at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens, the fused graph and its
+ *   elementwise spelling side by side;
+ * - text2image 720p end to end as served by default (text tower once per prompt) and, side by side, with both
+ *   guidance passes in one run (PAIRED_GUIDANCE=1) and with the single graph;
+ * - text2video at both sizes as served, 3 steps each: the steady CFG step (cond + uncond), the VAE decode of the
+ *   whole clip, the device-memory peak of the request; the projection for the defaults (35 steps, CFG 6);
+ * - when PyTorch + diffusers are on the host, the reference transformer's forward at the same sizes;
+ * - ONNX Runtime profiles (host-side and, from a child process with synchronous launches, kernel time per op
+ *   type; the attention kernels chosen); the published H100 times beside the results.
  * Prints JSON lines, then a table.
  *
  * Usage: node bench-gpu.js [--size real|mid|tiny] [--dir /tmp/c3s-gpu] [--device cuda:0]
- *          [--phases model,forward,t2i,vae,profile,kernels,torch] [--runs 3] [--deadline-s 0]
+ *          [--phases model,forward,t2i,t2v,profile,kernels,torch] [--runs 3] [--deadline-s 0]
  * --size mid and tiny run on the CPU provider in float32: mid (real head layout, quarter width, 4 layers) for
  * CPU-side ratios, tiny (--tiny) to check the script itself in CI.
  */
@@ -41,6 +44,18 @@ const PUBLISHED = {
 };
 
 interface Row { metric: string; value: string; target?: string }
+
+/** One text2video request as served, a few steps long. */
+interface T2vRun {
+  readonly label: string;
+  readonly tokens: number;
+  /** The last (steady) CFG step. */
+  readonly stepSeconds: number;
+  readonly vaeSeconds: number;
+  /** Device memory peak over the whole request (model included). */
+  readonly peakGB: number;
+  readonly frames: number;
+}
 
 const rows: Row[] = [];
 const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
       tiny: { type: 'boolean', default: false },
       dir: { type: 'string', default: path.join(os.tmpdir(), 'c3s-gpu') },
       device: { type: 'string', default: 'cuda:0' },
-      phases: { type: 'string', default: 'model,forward,t2i,vae,profile,kernels,torch' },
+      phases: { type: 'string', default: 'model,forward,t2i,t2v,profile,kernels,torch' },
       runs: { type: 'string', default: '3' },
       'deadline-s': { type: 'string', default: '0' },
       'vae-chunk': { type: 'string', default: '4' },
@@ -163,22 +178,13 @@ async function main(): Promise<void> {
         await denoiser.release();
       }
     }
-    for (const [label] of size.forwards) {
-      const f = fwd.fused[label];
-      const u = fwd.unfused[label];
-      if (!f || !u) continue;
-      rows.push({
-        metric: `denoiser forward, ${f.tokens} vision tokens (${label}): fused graph; one step without / with the unconditional pass`,
-        value: `${f.seconds.toFixed(3)} s / ${(2 * f.seconds).toFixed(3)} s (elementwise graph ${u.seconds.toFixed(3)} s: fused/elementwise ${(f.seconds / u.seconds).toFixed(3)})`,
-        target: label.startsWith('720p/') ? `≤ ${(PUBLISHED.forward44k_floor_s * 1.1).toFixed(2)} s (floor ${PUBLISHED.forward44k_floor_s} s + 10%)` : undefined,
-      });
-    }
   });
 
   // ---- text2image end to end: with both guidance passes in one run (PAIRED_GUIDANCE=1), as served by default
-  // (text tower once per prompt, passes one by one; the VAE is measured here), then the single graph
+  // (text tower once per prompt, passes one by one; text2video as served is measured in this session too), then
+  // the single graph
   const t2i: Record<string, number> = {};
-  let vaeSeconds = NaN;
+  const t2v: Record<string, T2vRun> = {};
   const t2iVariants = [
     ['pair', { splitTransformer: true, pairedGuidance: true }], // PAIRED_GUIDANCE=1
     ['split', { splitTransformer: true, pairedGuidance: false }],
@@ -186,16 +192,17 @@ async function main(): Promise<void> {
   ] as const;
   for (const [variant, graphs] of t2iVariants) {
     const wantT2i = phases.has('t2i');
-    const wantVae = variant === 'split' && phases.has('vae'); // the default served configuration
-    if (!wantT2i && !wantVae) continue;
+    const wantT2v = variant === 'split' && phases.has('t2v'); // the default served configuration
+    if (!wantT2i && !wantT2v) continue;
     await guarded(`t2i ${variant}`, async () => {
       if (left() < 60) throw new Error(`skipped: ${left().toFixed(0)} s left`);
       const t1 = performance.now();
       const model = await openOrtModel(modelDir, device, { vaeDecodeChunk: Number(values['vae-chunk']), ...graphs });
       const graphsOpen = (model.networks.denoiser as OrtDenoiser).graphs;
       emit({ t2iVariant: variant, graphs: graphsOpen, sessionOpenSeconds: +((performance.now() - t1) / 1000).toFixed(1), gpuMemAfterLoadGB: +mem.currentGB().toFixed(1) });
+      const modelGB = mem.currentGB();
       if (variant === 'split') {
-        rows.push({ metric: `GPU memory after loading the model as served (${graphsOpen.join(' + ')} + VAE)`, value: `${mem.currentGB().toFixed(1)} GB` });
+        rows.push({ metric: `GPU memory after loading the model as served (${graphsOpen.join(' + ')} + VAE)`, value: `${modelGB.toFixed(1)} GB` });
       }
       try {
         if (wantT2i) {
@@ -218,19 +225,40 @@ async function main(): Promise<void> {
           t2i[variant] = Math.min(...times);
           emit({ text2image: `${spec.width}x${spec.height}`, variant, steps: spec.numSteps, guidance: spec.guidance, seconds: s3(t2i[variant]) });
         }
-        if (wantVae) {
-          const [T, H, W] = size.vaeDecode;
-          const latent = { data: randn(48 * T * H * W, 11), shape: [1, 48, T, H, W] };
-          const base = mem.currentGB();
-          await model.networks.vae.decode({ data: randn(48 * 2 * H * W, 3), shape: [1, 48, 2, H, W] });
-          mem.reset();
-          const s = performance.now();
-          const px = await model.networks.vae.decode(latent);
-          vaeSeconds = (performance.now() - s) / 1000;
-          const peak = mem.peakGB();
-          emit({ vaeDecode: `${px.shape[2]} frames ${px.shape[4]}x${px.shape[3]}`, seconds: +vaeSeconds.toFixed(2), peakGpuGB: +peak.toFixed(1), baselineGpuGB: +base.toFixed(1), vaeExtraGB: +(peak - base).toFixed(1) });
-          const graphs = (model.networks.vae as { lastRun?: { graphs?: string } }).lastRun?.graphs ?? 'chunked';
-          rows.push({ metric: `VAE decode ${px.shape[2]} frames ${px.shape[4]}×${px.shape[3]} (${graphs} graphs)`, value: `${vaeSeconds.toFixed(2)} s, +${(peak - base).toFixed(1)} GB over the loaded model`, target: `≤ 8 s, ≤ 12 GB (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB)` });
+        if (wantT2v) {
+          // text2video as served, a few steps at each forward size: the CFG step (cond + uncond, host-side guidance
+          // and scheduler included), the VAE decode of the whole clip, and the device-memory peak of the request
+          for (const [label, T, H, W] of size.forwards) {
+            if (left() < 90) {
+              emit({ text2video: label, skipped: `${left().toFixed(0)} s left` });
+              continue;
+            }
+            const steps = 3;
+            const spec: JobSpec = {
+              mode: 'text2video', prompt: 'A bustling city street at night, neon signs reflecting on wet pavement, light rain falling.', negativePrompt: '',
+              resolution: H * 16 >= 720 ? '720' : H * 16 >= 480 ? '480' : '256', aspectRatio: '16,9', width: W * 16, height: H * 16,
+              numFrames: (T - 1) * 4 + 1, fps: 24, seed: 0, numSteps: steps, guidance: 6, shift: 3,
+            };
+            const marks: number[] = []; // marks[0]: sampling starts; marks[i]: step i done
+            mem.reset();
+            const s = performance.now();
+            const r = await model.pipelines.runPipeline(spec, {}, model.networks, model.text, {
+              onProgress: (p) => {
+                if (p.stage === 'sampling') marks[p.step] = performance.now();
+              },
+            });
+            const total = (performance.now() - s) / 1000;
+            // the first step also runs the text tower and picks kernels for the new shapes: the last one is the steady step
+            const stepS = marks.slice(1).map((t, i) => (t - marks[i]) / 1000);
+            const steady = stepS[stepS.length - 1];
+            const peak = mem.peakGB();
+            const run: T2vRun = { label, tokens: T * Math.ceil(H / 2) * Math.ceil(W / 2), stepSeconds: steady, vaeSeconds: r.timings.vae_decode ?? NaN, peakGB: peak, frames: r.frames?.frames ?? 0 };
+            t2v[label] = run;
+            emit({
+              text2video: label, variant, frames: run.frames, width: spec.width, height: spec.height, steps, guidance: spec.guidance,
+              stepSeconds: stepS.map(s3), seconds: s3(total), stages: r.timings, peakGpuGB: +peak.toFixed(1), modelGpuGB: +modelGB.toFixed(1),
+            });
+          }
         }
       } finally {
         await model.release();
@@ -250,17 +278,39 @@ async function main(): Promise<void> {
     });
   }
 
-  const f720 = fwd.fused['720p/189f'];
-  if (f720 && Number.isFinite(vaeSeconds)) {
-    const encodeS = 189 / 89; // CPU MP4 encode at the measured 89 fps on 2 cores (bench/encode-mp4)
-    const projected = 35 * 2 * f720.seconds + vaeSeconds + encodeS;
-    emit({ projectedText2video720Seconds: +projected.toFixed(1), assumptions: '35 steps × (cond + uncond) forwards at 44,160 tokens + VAE decode + MP4 encode at 89 fps' });
-    rows.push({ metric: 'projected text2video 720p/189f, 35 steps, CFG 6', value: `${projected.toFixed(1)} s`, target: `≤ 200 s (published H100: ${Object.entries(PUBLISHED.t2v720_h100_s).map(([k, v]) => `${k} ${v} s`).join(', ')})` });
-    rows.push({ metric: 'peak GPU memory during the 720p/189f forward', value: `${f720.peakGB.toFixed(1)} GB`, target: '≤ 60 GB' });
+  // the first forward size is the projection's (720p/189f at full size)
+  const [bigLabel] = size.forwards[0];
+  for (const [label] of size.forwards) {
+    const f = fwd.fused[label];
+    const v = t2v[label];
+    if (!f && !v) continue;
+    rows.push({
+      metric: `denoiser at ${(f ?? v).tokens} vision tokens (${label}): one forward, fused single graph / one CFG step as served (cond + uncond, text tower once, guidance and scheduler on the host)`,
+      value: `${f ? `${f.seconds.toFixed(3)} s` : '–'} / ${v ? `${v.stepSeconds.toFixed(3)} s` : '–'}${f && fwd.unfused[label] ? ` (elementwise graph ${fwd.unfused[label].seconds.toFixed(3)} s: fused/elementwise ${(f.seconds / fwd.unfused[label].seconds).toFixed(3)})` : ''}`,
+      target: label === bigLabel && size.device === 'gpu' ? `forward ≤ ${(PUBLISHED.forward44k_floor_s * 1.1).toFixed(2)} s (floor ${PUBLISHED.forward44k_floor_s} s + 10%)` : undefined,
+    });
+    if (v) {
+      rows.push({
+        metric: `text2video ${label} as served: VAE decode of ${v.frames} frames; device memory peak over the request (model included)`,
+        value: `${v.vaeSeconds.toFixed(2)} s; ${v.peakGB.toFixed(1)} GB`,
+        target: label === bigLabel ? `VAE ≤ 8 s (reference ${PUBLISHED.vae720_h200_ref.seconds} s, ${PUBLISHED.vae720_h200_ref.peakGB} GB); peak ≤ 60 GB` : undefined,
+      });
+    }
+  }
+  const big = t2v[bigLabel];
+  if (big) {
+    const encodeS = (big.frames || 189) / 89; // CPU MP4 encode at the measured 89 fps on 2 cores (bench/encode-mp4)
+    const projected = 35 * big.stepSeconds + big.vaeSeconds + encodeS;
+    emit({ projectedText2videoSeconds: +projected.toFixed(1), label: bigLabel, assumptions: '35 CFG steps as served (the steady step measured) + VAE decode as served + MP4 encode at 89 fps' });
+    rows.push({ metric: `projected text2video ${bigLabel}, 35 steps, CFG 6 (measured steady step × 35 + VAE decode + MP4 encode)`, value: `${projected.toFixed(1)} s`, target: `≤ 200 s (published H100: ${Object.entries(PUBLISHED.t2v720_h100_s).map(([k, v]) => `${k} ${v} s`).join(', ')})` });
   }
 
   // ---- torch: the reference transformer's forward on the same GPU (before the profiles: the issue asks for it)
-  if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON && left() < 150) {
+  if (phases.has('torch') && size.device === 'gpu' && !process.env.TORCH_PYTHON) {
+    emit({ torch: { skipped: 'TORCH_PYTHON is not set (PyTorch + the diffusers source were not found on this host)' } });
+    rows.push({ metric: 'PyTorch reference forward (same GPU)', value: 'not run: TORCH_PYTHON unset (no PyTorch + diffusers on this host)', target: 'ORT ≤ PyTorch' });
+  } else if (phases.has('torch') && size.device === 'gpu' && left() < 150) {
+    rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `not run: ${left().toFixed(0)} s left before the deadline`, target: 'ORT ≤ PyTorch' });
     emit({ torch: { skipped: `only ${left().toFixed(0)} s left before the deadline` } });
   } else if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON) {
     const here = path.dirname(fileURLToPath(import.meta.url));
@@ -270,12 +320,15 @@ async function main(): Promise<void> {
     try {
       const out = execFileSync(process.env.TORCH_PYTHON, [process.env.TORCH_SCRIPT ?? path.join(here, 'torch_forward.py'), cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
         { encoding: 'utf8', timeout: Math.floor(Math.min(300_000, Math.max(60_000, (left() - 10) * 1000))), stdio: ['ignore', 'pipe', 'inherit'] });
+      let backend = '?';
       for (const line of out.trim().split('\n')) {
-        const o = JSON.parse(line) as { vision_tokens?: number; forward_s?: number; error?: string };
+        const o = JSON.parse(line) as { vision_tokens?: number; forward_s?: number; error?: string; attention_backend?: string };
         emit({ torch: o });
+        if (o.attention_backend) backend = o.attention_backend;
+        if (o.error) rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `failed: ${o.error.slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
         if (o.vision_tokens && o.forward_s) {
           const ours = Object.values(fwd.fused).find((f) => f.tokens === o.vision_tokens);
-          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} vision tokens (same GPU)`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
+          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} vision tokens (same GPU, attention backend ${backend})`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
         }
       }
     } catch (err) {

@@ -14,7 +14,14 @@ describe('bench:gpu --tiny', () => {
       expect(lines.some((l) => l.phaseFailed), JSON.stringify(lines.find((l) => l.phaseFailed))).toBe(false);
       for (const variant of ['fused', 'unfused']) expect(lines.find((l) => l.forward && l.variant === variant)?.seconds).toBeGreaterThan(0);
       for (const variant of ['pair', 'split', 'single']) expect(lines.find((l) => l.text2image && l.variant === variant)?.seconds).toBeGreaterThan(0);
-      expect(lines.find((l) => l.vaeDecode)?.vaeDecode).toBe('17 frames 96x64');
+      expect(lines.find((l) => typeof l.weights === 'string')?.weights).toMatch(/layers share one stored layer/);
+      // text2video as served: every step timed, the clip decoded, the request's peak (no nvidia-smi here: 0)
+      const t2v = lines.find((l) => l.text2video === 'tiny 17f') as { frames: number; stepSeconds: number[]; stages: Record<string, number> };
+      expect(t2v.frames).toBe(17);
+      expect(t2v.stepSeconds).toHaveLength(3);
+      expect(t2v.stepSeconds.every((x) => x > 0)).toBe(true);
+      expect(t2v.stages.vae_decode).toBeGreaterThan(0);
+      expect(lines.find((l) => l.projectedText2videoSeconds)?.projectedText2videoSeconds).toBeGreaterThan(0);
       const profile = lines.filter((l) => l.profile) as { profile: string; kernelTime?: boolean; nodes: number; byOp: { op: string; ms: number }[] }[];
       // host-side profiles in the bench's process, then the child process's (synchronous launches: GPU time per node)
       expect(profile.map((p) => [p.profile, p.kernelTime === true])).toEqual([
@@ -32,6 +39,9 @@ describe('bench:gpu --tiny', () => {
       expect(out).toMatch(/\| kernel time per op \(synchronous launches\): VAE decoder loop/);
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
+      expect(out).toMatch(/\| denoiser at 30 vision tokens \(tiny 17f\): one forward, fused single graph \/ one CFG step as served[^|]*\| [\d.]+ s \/ [\d.]+ s/);
+      expect(out).toMatch(/\| projected text2video tiny 17f, 35 steps, CFG 6[^|]*\| [\d.]+ s \| ≤ 200 s \(published H100: PyTorch reference 207\.8 s, vLLM-Omni 202\.3 s/);
+      expect(out).toMatch(/\| text2video tiny 17f as served: VAE decode of 17 frames[^|]*\| [\d.]+ s; [\d.]+ GB \| VAE ≤ 8 s/);
       expect(out).toMatch(/pair\/split \d.*split\/single \d/);
     } finally {
       await rm(dir, { recursive: true, force: true });

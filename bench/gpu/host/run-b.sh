@@ -15,8 +15,8 @@ fi
 # info and above: ONNX Runtime reports at INFO each node the CUDA EP has no kernel for ("CUDA kernel not found
 # in registries for Op type: X node name: Y"), which then runs on the CPU provider
 export C3S_ORT_LOG_LEVEL=1
-timeout ${BENCH_TIMEOUT:-420} $OPT/bin/node $OPT/bench-gpu.mjs --dir /tmp/c3s-gpu --deadline-s ${BENCH_DEADLINE:-400} \
-  --phases ${BENCH_PHASES:-model,forward,t2i,vae,profile,kernels,torch} 2> $OUT/stderr.log | tee $OUT/bench.jsonl
+timeout ${BENCH_TIMEOUT:-540} $OPT/bin/node $OPT/bench-gpu.mjs --dir /tmp/c3s-gpu --deadline-s ${BENCH_DEADLINE:-510} \
+  --phases ${BENCH_PHASES:-model,forward,t2i,t2v,profile,kernels,torch} 2> $OUT/stderr.log | tee $OUT/bench.jsonl
 echo "bench rc=${PIPESTATUS[0]}"
 echo "--- nodes without a CUDA kernel (op type: count):"
 grep -o "CUDA kernel not found in registries for Op type: [A-Za-z0-9_]*" $OUT/stderr.log | awk '{print $NF}' | sort | uniq -c
