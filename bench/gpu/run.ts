@@ -272,7 +272,7 @@ async function main(): Promise<void> {
       t2i.single !== undefined ? `single graph ${t2i.single.toFixed(2)} s: split/single ${(t2i.split / t2i.single).toFixed(3)}` : '',
     ].filter(Boolean);
     rows.push({
-      metric: `text2image ${width}×${height}, ${steps} steps, CFG, as served (text tower once per prompt; JPEG encode excluded)`,
+      metric: `text2image ${width}×${height}, ${steps} steps, CFG, as served (the seed's payload: resolution 720, aspect 16,9; text tower once per prompt; JPEG encode excluded)`,
       value: `${t2i.split.toFixed(2)} s${others.length ? ` (${others.join('; ')})` : ''}`,
       target: `≤ 2.6 s (vLLM-Omni ${PUBLISHED.t2i720_h100_s['vLLM-Omni']} s, PyTorch ${PUBLISHED.t2i720_h100_s.PyTorch} s)`,
     });
