@@ -176,14 +176,17 @@ export function runLdconfig(): string {
 
 // Loads each path with process.dlopen, which hands the file to the system loader (dependencies resolved through
 // LD_LIBRARY_PATH and the ld.so cache as for ONNX Runtime's own dlopen) and then looks for a Node.js module
-// initialiser: "did not self-register" means the library loaded and simply is not a Node.js addon.
+// initialiser: "did not self-register" means the library loaded and simply is not a Node.js addon. RTLD_NOW, as
+// ONNX Runtime loads its provider: every symbol is bound at load, so a library missing one fails here, not later.
+// The report goes to file descriptor 3: a library's initialiser may print on stdout.
 const LOAD_SCRIPT = `
+const { constants } = require('node:os');
 const out = {};
 for (const p of JSON.parse(process.argv[1])) {
-  try { process.dlopen({ exports: {} }, p); out[p] = null; }
+  try { process.dlopen({ exports: {} }, p, constants.dlopen.RTLD_NOW); out[p] = null; }
   catch (e) { out[p] = /did not self-register/.test(e.message) ? null : e.message; }
 }
-process.stdout.write(JSON.stringify(out));
+require('node:fs').writeSync(3, JSON.stringify(out));
 `;
 
 /**
@@ -192,13 +195,19 @@ process.stdout.write(JSON.stringify(out));
  */
 export function loadLibrariesInChild(paths: readonly string[], env: Readonly<Record<string, string | undefined>>): LoadReport {
   const r = spawnSync(process.execPath, ['-e', LOAD_SCRIPT, JSON.stringify(paths)], {
-    env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000, maxBuffer: 4 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'],
+    env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000, maxBuffer: 4 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  const stderr = typeof r.stderr === 'string' ? r.stderr.trim().split('\n').slice(-3).join(' ') : '';
   if (r.status !== 0 || r.error) {
     const why = r.error?.message ?? (r.signal ? `signal ${r.signal}` : `exit code ${r.status}`);
-    return { errors: new Map(), crashed: `${why}${r.stderr ? `: ${r.stderr.trim().split('\n').slice(-3).join(' ')}` : ''}` };
+    return { errors: new Map(), crashed: `${why}${stderr ? `: ${stderr}` : ''}` };
   }
-  const out = JSON.parse(r.stdout) as Record<string, string | null>;
+  let out: Record<string, string | null>;
+  try {
+    out = JSON.parse(String(r.output[3] ?? '')) as Record<string, string | null>;
+  } catch {
+    return { errors: new Map(), crashed: `no report from the loading process${stderr ? `: ${stderr}` : ''}` };
+  }
   return { errors: new Map(Object.entries(out).filter((e): e is [string, string] => e[1] !== null)) };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,6 +327,38 @@ describe('loading the libraries found', () => {
       const { problems } = inspectCudaProvisioning({ ...goodHost().opts, fs: undefined, loadLibraries: undefined, ldconfig: () => '', cudaDirs: [], env: { LD_LIBRARY_PATH: dir } });
       const loadProblems = problems.filter((p) => p.piece.includes('does not load'));
       expect(loadProblems.map((p) => p.piece.split(' ')[0])).toEqual(CUDA_REQUIRED_LIBRARIES.map((l) => l.soname));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the real loader on libraries built here (cc, from .ci/run)', () => {
+  /** Builds `name` in `dir` from C source; the C compiler comes with the machine (and .ci/run installs gcc). */
+  const build = (dir: string, name: string, source: string): string => {
+    const c = join(dir, `${name}.c`);
+    writeFileSync(c, source);
+    execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, name), c]);
+    return join(dir, name);
+  };
+
+  it('binds every symbol at load (RTLD_NOW, as ONNX Runtime loads): a library missing a function is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c3s-cuda-now-'));
+    try {
+      const lib = build(dir, 'libcudart.so.13', 'extern int missing_fn(void);\nint cudaGetDeviceCount(int *n) { *n = missing_fn(); return 0; }\n');
+      const report = loadLibrariesInChild([lib], process.env);
+      expect(report.crashed).toBeUndefined();
+      expect(report.errors.get(lib)).toMatch(/undefined symbol: missing_fn/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a library that prints while it loads still loads, and the report survives its output", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c3s-cuda-print-'));
+    try {
+      const lib = build(dir, 'libcudnn.so.9', '#include <stdio.h>\n__attribute__((constructor)) static void hello(void) { puts("{ hello from init"); fflush(stdout); }\nint cudnnGetVersion(void) { return 9; }\n');
+      expect(loadLibrariesInChild([lib], process.env)).toEqual({ errors: new Map() });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
