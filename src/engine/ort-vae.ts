@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ModelManifestError, type HostTensor, type TensorData } from '../shared/index.js';
 import { readConfig, VaeConfigSchema, vaeDims, type Manifest, type ManifestGraph, type VaeGraphName } from '../convert/index.js';
-import type { VaeCodec } from '../pipeline/networks.js';
+import type { VaeCallOptions, VaeCodec } from '../pipeline/networks.js';
 import { OrtSession, type DeviceSpec } from './ort/index.js';
 
 /**
@@ -182,12 +182,13 @@ export class OrtVae implements VaeCodec {
    * `place(i, out)` receives its main output. Only one chunk's caches are alive at a time.
    */
   async #chunked(first: VaeGraphName, step: VaeGraphName, input: string, output: string, chunks: number,
-    chunk: (i: number) => HostTensor, place: (i: number, out: HostTensor) => void | Promise<void>): Promise<void> {
+    chunk: (i: number) => HostTensor, place: (i: number, out: HostTensor) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
     const s0 = await this.#session(first);
     const s1 = chunks > 1 ? await this.#session(step) : s0;
     let caches: Feeds = {};
     let peak = 0;
     for (let i = 0; i < chunks; i++) {
+      signal?.throwIfAborted(); // between runs: the run in progress cannot be stopped
       const out = await (i === 0 ? s0 : s1).run({ [input]: chunk(i), ...caches });
       await place(i, out[output] as HostTensor);
       const next: Feeds = {};
@@ -204,16 +205,17 @@ export class OrtVae implements VaeCodec {
   }
 
   /** One run of a Loop graph over the whole sequence (`chunks` causal chunks inside). */
-  async #loop(name: (typeof LOOP_GRAPHS)[number], input: string, x: HostTensor, output: string, chunks: number): Promise<HostTensor> {
+  async #loop(name: (typeof LOOP_GRAPHS)[number], input: string, x: HostTensor, output: string, chunks: number, signal?: AbortSignal): Promise<HostTensor> {
+    signal?.throwIfAborted();
     const out = await (await this.#session(name)).run({ [input]: x });
     this.#stats = { graphs: 'loop', runs: 1, chunks, peakCacheBytes: 0 };
     return out[output] as HostTensor;
   }
 
   /** pixels [1, 3, F, H, W] in [-1, 1], F = 4k+1 → raw posterior mean [1, z, k+1, H/16, W/16]. */
-  async encode(pixels: HostTensor): Promise<HostTensor> {
+  async encode(pixels: HostTensor, options: VaeCallOptions = {}): Promise<HostTensor> {
     const T = this.#checkPixels(pixels);
-    if (this.graphs === 'loop') return this.#loop('vae_encoder_loop', 'pixels', pixels, 'mu', T);
+    if (this.graphs === 'loop') return this.#loop('vae_encoder_loop', 'pixels', pixels, 'mu', T, options.signal);
     const [, , , H, W] = pixels.shape;
     const h = H / this.spatialFactor;
     const w = W / this.spatialFactor;
@@ -222,20 +224,20 @@ export class OrtVae implements VaeCodec {
     const spans = chunkSpans(T, this.#opts.encodeChunk ?? 1); // latent frames [start, start + n)
     await this.#chunked('vae_encoder_first', 'vae_encoder_step', 'pixels', 'mu', spans.length,
       (i) => (i === 0 ? sliceFrames(pixels, 0, 1) : sliceFrames(pixels, 1 + (spans[i][0] - 1) * tf, spans[i][1] * tf)),
-      (i, mu) => placeFrames(out, T, mu, spans[i][0]));
+      (i, mu) => placeFrames(out, T, mu, spans[i][0]), options.signal);
     return { data: out, shape: [1, this.zDim, T, h, w] };
   }
 
   /** raw latent [1, z, T, h, w] → pixels [1, 3, 4(T−1)+1, 16h, 16w] clamped to [-1, 1]. */
-  async decode(latent: HostTensor): Promise<HostTensor> {
+  async decode(latent: HostTensor, options: VaeCallOptions = {}): Promise<HostTensor> {
     this.#checkLatent(latent);
-    if (this.graphs === 'loop') return this.#loop('vae_decoder_loop', 'latent', latent, 'pixels', latent.shape[2]);
+    if (this.graphs === 'loop') return this.#loop('vae_decoder_loop', 'latent', latent, 'pixels', latent.shape[2], options.signal);
     const [, , T, h, w] = latent.shape;
     const F = this.temporalFactor * (T - 1) + 1;
     const H = h * this.spatialFactor;
     const W = w * this.spatialFactor;
     const out = new Float32Array(3 * F * H * W);
-    await this.decodeStream(latent, (pix, f0) => placeFrames(out, F, pix, f0));
+    await this.decodeStream(latent, (pix, f0) => placeFrames(out, F, pix, f0), options);
     return { data: out, shape: [1, 3, F, H, W] };
   }
 
@@ -244,17 +246,17 @@ export class OrtVae implements VaeCodec {
    * `onFrames` (awaited before the next chunk runs) instead of accumulating the video. With the Loop graphs
    * the whole video is one run, handed over once.
    */
-  async decodeStream(latent: HostTensor, onFrames: (pixels: HostTensor, firstFrame: number) => void | Promise<void>): Promise<void> {
+  async decodeStream(latent: HostTensor, onFrames: (pixels: HostTensor, firstFrame: number) => void | Promise<void>, options: VaeCallOptions = {}): Promise<void> {
     this.#checkLatent(latent);
     if (this.graphs === 'loop') {
-      await onFrames(await this.decode(latent), 0);
+      await onFrames(await this.decode(latent, options), 0);
       return;
     }
     const tf = this.temporalFactor;
     const spans = chunkSpans(latent.shape[2], this.#opts.decodeChunk ?? 1);
     await this.#chunked('vae_decoder_first', 'vae_decoder_step', 'latent', 'pixels', spans.length,
       (i) => sliceFrames(latent, spans[i][0], spans[i][1]),
-      (i, pix) => onFrames(pix, i === 0 ? 0 : 1 + (spans[i][0] - 1) * tf));
+      (i, pix) => onFrames(pix, i === 0 ? 0 : 1 + (spans[i][0] - 1) * tf), options.signal);
   }
 
   /** Whole-sequence decode through `vae_decoder_full` (memory grows with T: tests and benchmarks only). */

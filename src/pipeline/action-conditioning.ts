@@ -20,7 +20,7 @@ export interface ActionSetup {
   readonly latentShape: readonly number[];
   readonly prompt: GenerationPlan['prompt'];
   /** Encode the first `pixelFrames` (4k+1) frames of the padded canvas clip, cropped to the content. */
-  encode(pixelFrames: number): Promise<HostTensor>;
+  encode(pixelFrames: number, signal?: AbortSignal): Promise<HostTensor>;
   /** An action plan over the chunk. */
   actions(noisy: boolean, output: boolean, clean?: Float32Array): ActionPlan;
 }
@@ -61,9 +61,9 @@ export function setupAction(ctx: PipelineContext): ActionSetup {
       media: { frames: pixelFrames, fps: spec.fps, height: canvas.canvasHeight, width: canvas.canvasWidth },
       action: {},
     },
-    async encode(count) {
+    async encode(count, signal) {
       const padded = padFrames(leadingFrames(sourceClip, count), canvas.canvasHeight, canvas.canvasWidth, canvas.padMode);
-      const z = await encodeFrames(networks.vae, padded);
+      const z = await encodeFrames(networks.vae, padded, signal);
       return cropLatent(z, canvas.latentHeight, canvas.latentWidth);
     },
     actions(noisy, output, clean) {

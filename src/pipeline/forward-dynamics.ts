@@ -17,7 +17,7 @@ export async function forwardDynamics(ctx: PipelineContext): Promise<PipelineRes
     prompt: setup.prompt,
     latentShape: setup.latentShape,
     visionNoisy: noisyFrames(setup.latentShape[2], 1),
-    encodeConditioning: () => setup.encode(1),
+    encodeConditioning: (signal) => setup.encode(1, signal),
     actions: setup.actions(false, false, clean),
   });
 }

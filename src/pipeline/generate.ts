@@ -34,7 +34,7 @@ export interface GenerationPlan {
   /** [T] 1 = generated latent frame, 0 = conditioning frame. */
   readonly visionNoisy: Float32Array;
   /** Normalised clean latent covering every conditioning frame (called only if there is one). */
-  readonly encodeConditioning?: () => Promise<HostTensor>;
+  readonly encodeConditioning?: (signal?: AbortSignal) => Promise<HostTensor>;
   readonly actions?: ActionPlan;
   /** Return these frames instead of decoding the generated video (inverse_dynamics, policy). */
   readonly echoFrames?: RgbFrames;
@@ -84,7 +84,7 @@ export async function generate(ctx: PipelineContext, plan: GenerationPlan): Prom
   if (needsClean) {
     assert(plan.encodeConditioning !== undefined, 'a conditioning encoder for the clean frames');
     progress('vae_encode');
-    clean = await timed('vae_encode', () => (plan.encodeConditioning as () => Promise<HostTensor>)());
+    clean = await timed('vae_encode', () => (plan.encodeConditioning as (signal?: AbortSignal) => Promise<HostTensor>)(hooks.signal));
   }
   const vision = mixCleanFrames(noise.vision, plan.latentShape, plan.visionNoisy, clean);
   let actions: ActionState | undefined;
@@ -123,7 +123,7 @@ export async function generate(ctx: PipelineContext, plan: GenerationPlan): Prom
   let frames = plan.echoFrames;
   if (!frames) {
     progress('vae_decode');
-    frames = await timed('vae_decode', () => decodeLatents(networks.vae, result.vision));
+    frames = await timed('vae_decode', () => decodeLatents(networks.vae, result.vision, hooks.signal));
   }
   const out: { frames: RgbFrames; actions?: number[][]; timings: Record<string, number> } = { frames, timings };
   if (plan.actions?.output && result.actions) out.actions = trimActions(result.actions, plan.actions.rawDim);

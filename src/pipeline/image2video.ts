@@ -20,6 +20,6 @@ export async function image2video(ctx: PipelineContext): Promise<PipelineResult>
     prompt: visionPrompt(spec, spec.numFrames),
     latentShape,
     visionNoisy: noisyFrames(latentShape[2], 1),
-    encodeConditioning: () => encodeFrames(networks.vae, leadingFrames(image, 1)),
+    encodeConditioning: (signal) => encodeFrames(networks.vae, leadingFrames(image, 1), signal),
   });
 }

@@ -16,7 +16,7 @@ export async function inverseDynamics(ctx: PipelineContext): Promise<PipelineRes
     prompt: setup.prompt,
     latentShape: setup.latentShape,
     visionNoisy: noisyFrames(latentFrames, latentFrames),
-    encodeConditioning: () => setup.encode(pixelFrames),
+    encodeConditioning: (signal) => setup.encode(pixelFrames, signal),
     actions: setup.actions(true, true),
     echoFrames: setup.clip,
   });

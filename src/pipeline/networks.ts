@@ -46,11 +46,16 @@ export interface Denoiser {
   runPair?(cond: DenoiserInputs, uncond: DenoiserInputs): Promise<readonly [DenoiserOutputs, DenoiserOutputs] | undefined>;
 }
 
+/** Cancellation for a VAE call: checked before each run; a run in progress (ONNX Runtime cannot stop it) ends first. */
+export interface VaeCallOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface VaeCodec {
   /** pixels [1, 3, F, H, W] in [-1, 1], F = 4k+1 → raw (un-normalised) posterior mean [1, z, T, H/16, W/16]. */
-  encode(pixels: HostTensor): Promise<HostTensor>;
+  encode(pixels: HostTensor, options?: VaeCallOptions): Promise<HostTensor>;
   /** raw latent [1, z, T, h, w] → pixels [1, 3, 4(T−1)+1, 16h, 16w] clamped to [-1, 1]. */
-  decode(latent: HostTensor): Promise<HostTensor>;
+  decode(latent: HostTensor, options?: VaeCallOptions): Promise<HostTensor>;
   /** Per-channel latent normalisation from vae/config.json. */
   readonly latentsMean: Float32Array;
   readonly latentsStd: Float32Array;

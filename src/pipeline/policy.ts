@@ -15,7 +15,7 @@ export async function policy(ctx: PipelineContext): Promise<PipelineResult> {
     prompt: setup.prompt,
     latentShape: setup.latentShape,
     visionNoisy: noisyFrames(setup.latentShape[2], 1),
-    encodeConditioning: () => setup.encode(1),
+    encodeConditioning: (signal) => setup.encode(1, signal),
     actions: setup.actions(true, true),
     echoFrames: setup.clip,
   });

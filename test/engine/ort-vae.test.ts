@@ -113,6 +113,25 @@ describe('OrtVae', () => {
     expect(relL2(leading(mu, 2), mu2.data)).toBeLessThan(1e-6);
   });
 
+  it('a cancelled call stops before its next run: between chunks with the chunk graphs, before the one run with the Loop graphs', async () => {
+    const latent = noise([1, 48, 6, 1, 2], 8);
+    const ac = new AbortController();
+    const delivered: number[] = [];
+    const reason = new Error('cancelled by the client');
+    await expect(chunked.decodeStream(latent, (_pix, f0) => {
+      delivered.push(f0);
+      if (delivered.length === 2) ac.abort(reason);
+    }, { signal: ac.signal })).rejects.toBe(reason);
+    expect(delivered).toEqual([0, 1]); // chunks 0 and 1 ran; chunk 2 never started
+
+    const pixels = noise([1, 3, 13, 16, 16], 9);
+    const before = vae.lastRun;
+    await expect(vae.decode(latent, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(vae.encode(pixels, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(chunked.encode(pixels, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(vae.lastRun).toBe(before); // nothing ran
+  });
+
   it('chunk graphs: give the same result with longer step chunks (fewer runs, same caches)', async () => {
     const wide = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, decodeChunk: 3, encodeChunk: 2, graphs: 'chunked' });
     try {

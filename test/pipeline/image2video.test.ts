@@ -29,6 +29,12 @@ describe('image2video', () => {
     await expect(runWithFakes(spec, { frames: solidFrames(1, 32, 96) })).rejects.toThrow(/invariant/);
   });
 
+  it("hands the run's signal to the VAE encode and decode (they check it before each ONNX Runtime run)", async () => {
+    const ac = new AbortController();
+    const { nets } = await runWithFakes(spec, input, ac.signal);
+    expect(nets.vae.signals).toEqual([ac.signal, ac.signal]);
+  });
+
   it('is deterministic per seed', () => expectSeedDeterminism(spec, input));
   it('stops between steps when cancelled', () => expectCancellation(spec, input, 2));
 });

@@ -98,16 +98,19 @@ export function affineDenoiser(): Denoiser & { readonly calls: RecordedCall[] } 
  * A fake VAE with the real shape contract: encode averages 16×16 pixel blocks (frame 0 alone, then groups
  * of 4 frames) into every latent channel, decode repeats the latent back; records the shapes it saw.
  */
-export function blockVae(channels: number, temporal = 4, spatial = 16): VaeCodec & { encoded: number[][]; decoded: number[][] } {
+export function blockVae(channels: number, temporal = 4, spatial = 16): VaeCodec & { encoded: number[][]; decoded: number[][]; signals: (AbortSignal | undefined)[] } {
   const encoded: number[][] = [];
   const decoded: number[][] = [];
+  const signals: (AbortSignal | undefined)[] = [];
   return {
     encoded,
     decoded,
+    signals,
     latentsMean: Float32Array.from({ length: channels }, (_, c) => 0.01 * c),
     latentsStd: Float32Array.from({ length: channels }, (_, c) => 1 + 0.1 * c),
-    async encode(pixels) {
+    async encode(pixels, options) {
       encoded.push([...pixels.shape]);
+      signals.push(options?.signal);
       const [, , f, h, w] = pixels.shape;
       if ((f - 1) % temporal !== 0 || h % spatial !== 0 || w % spatial !== 0) throw new RangeError(`blockVae.encode: bad shape ${pixels.shape}`);
       const t = (f - 1) / temporal + 1;
@@ -126,8 +129,9 @@ export function blockVae(channels: number, temporal = 4, spatial = 16): VaeCodec
       }
       return tensor(out, [1, channels, t, lh, lw]);
     },
-    async decode(latent) {
+    async decode(latent, options) {
       decoded.push([...latent.shape]);
+      signals.push(options?.signal);
       const [, , t, lh, lw] = latent.shape;
       const f = (t - 1) * temporal + 1;
       const h = lh * spatial;
