@@ -76,13 +76,20 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
         ? { loggerInstance: deps.logger }
         : { logger: { level: config.logLevel } }),
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
+    // the header is read (and checked) by genReqId alone: with requestIdHeader set, Fastify would take any value
+    // it finds there without calling genReqId
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // while draining (SIGTERM), requests keep their routes: health answers (live 200, ready 503 shutting down),
+    // running jobs can be polled, new jobs get 503 C3S_ERR_SHUTTING_DOWN; Fastify's own closing reply would
+    // answer every route with a bare 503 instead
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
+  // JSON only: the default text/plain parser would hand a string body to validation (400) instead of a 415
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

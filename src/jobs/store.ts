@@ -37,8 +37,14 @@ export class JobStore {
     this.#jobs.set(job.id, job);
   }
 
+  /** The job, or undefined once its result has expired (even before the next sweep drops it). */
   get(id: string): Job | undefined {
-    return this.#jobs.get(id);
+    const job = this.#jobs.get(id);
+    if (job?.retain && job.finishedAt !== undefined && (this.#opts.now ?? Date.now)() - job.finishedAt >= this.#opts.ttlMs) {
+      this.sweep();
+      return undefined;
+    }
+    return job;
   }
 
   /** Called once when a job reaches a terminal state. */

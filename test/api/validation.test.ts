@@ -89,10 +89,20 @@ describe('other client errors', () => {
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('C3S_ERR_BODY_TOO_LARGE');
   });
-  it('a non-JSON content type is a 415', async () => {
-    const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
-    expect(res.statusCode).toBe(415);
-    expect(res.json().error.code).toBe('C3S_ERR_UNSUPPORTED_MEDIA_TYPE');
+  it('a non-JSON content type is a 415 (text/plain too, even with a JSON body)', async () => {
+    for (const [type, payload] of [['text/csv', 'a,b'], ['text/plain', '{"prompt":"x"}'], ['text/plain; charset=utf-8', '{"prompt":"x"}']]) {
+      const res = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload });
+      expect(res.statusCode, type).toBe(415);
+      expect(res.json().error.code).toBe('C3S_ERR_UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+  it("x-request-id: a valid one is echoed, anything else is replaced by a fresh UUID", async () => {
+    const echo = async (id: string | undefined) =>
+      (await app.inject({ method: 'GET', url: '/health/live', headers: id === undefined ? {} : { 'x-request-id': id } })).headers['x-request-id'];
+    expect(await echo('client-7.a:b_c')).toBe('client-7.a:b_c');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    for (const bad of ['bad id!', 'x'.repeat(129), '', 'a\u00e9']) expect(await echo(bad), JSON.stringify(bad)).toMatch(uuid);
+    expect(await echo(undefined)).toMatch(uuid);
   });
   it('an unknown route is a 404 in the same shape', async () => {
     const res = await app.inject({ method: 'GET', url: '/nope' });

@@ -46,9 +46,20 @@ describe('cosmos3-serve serve: graceful shutdown', () => {
   it('SIGTERM: stops accepting, finishes the running job within the grace period, exits 0', async () => {
     const s = await serve({ SHUTDOWN_GRACE_S: '10' });
     expect((await fetch(`${s.base}/health/ready`)).status).toBe(200);
-    const running = post(s.base, { prompt: 'finish me [steps=60] [ms=10]', resolution: '256', num_frames: 5 });
+    const running = post(s.base, { prompt: 'finish me [steps=60] [ms=25]', resolution: '256', num_frames: 5 });
     await new Promise((r) => setTimeout(r, 150));
     s.child.kill('SIGTERM');
+    await waitFor(() => s.logs.find((l) => l.msg === 'shutting down: draining jobs'), 5_000, 'draining');
+    // while draining, routes keep answering in the server's own shapes
+    expect((await fetch(`${s.base}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${s.base}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('retry-after')).toBe('5');
+    expect(((await ready.json()) as { error: { code: string } }).error.code).toBe('C3S_ERR_SHUTTING_DOWN');
+    const refused = await post(s.base, { prompt: 'too late', resolution: '256', num_frames: 5 });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('x-request-id')).toBeTruthy();
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('C3S_ERR_SHUTTING_DOWN');
     const res = await running;
     expect(res.status).toBe(200);
     expect(((await res.json()) as { format: string }).format).toBe('mp4');

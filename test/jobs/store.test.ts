@@ -33,6 +33,20 @@ describe('JobStore', () => {
     expect(store.bytes).toBe(0);
   });
 
+  it('an expired result is gone at its TTL even before the next sweep', () => {
+    let now = 0;
+    const store = new JobStore({ ttlMs: 100, maxBytes: 1_000, now: () => now });
+    const job = finished(0, 10);
+    store.add(job);
+    store.finished(job);
+    now = 99;
+    expect(store.get(job.id)).toBe(job);
+    now = 100; // no sweep in between
+    expect(store.get(job.id)).toBeUndefined();
+    expect(store.bytes).toBe(0);
+    expect(store.size).toBe(0);
+  });
+
   it('keeps the total result size within maxBytes, oldest first', () => {
     const store = new JobStore({ ttlMs: 1e9, maxBytes: 25, now: () => 0 });
     const jobs = [finished(0, 10), finished(0, 10), finished(0, 10)];
