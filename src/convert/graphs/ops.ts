@@ -8,7 +8,8 @@ export class Ops {
   /** Initializer for a checkpoint weight (external data), created once per graph. */
   weight(name: string): string {
     const p: PlacedWeight = this.w.get(name);
-    if (!this.#made.has(name)) {
+    // several builders of one model (If branches) share the root's initializers: add each weight once
+    if (!this.#made.has(name) && !this.g.hasInitializer(name)) {
       this.g.initializer(name, p.dtype, p.shape, p.ref);
       this.#made.add(name);
     }

@@ -1,4 +1,4 @@
-import { float, OnnxDataType, type GraphBuilder } from '../onnx/index.js';
+import { float, OnnxDataType, type Dim, type GraphBuilder } from '../onnx/index.js';
 import type { TransformerConfig } from '../model-config.js';
 import type { ComputeDtype, WeightTable } from '../weights.js';
 import { Ops } from './ops.js';
@@ -207,7 +207,43 @@ export interface GenPass {
  * attention is per pass, each pass's rows over its own [text K/V ; generator K/V]. Outputs per pass,
  * prefixed `outputPrefix`.
  */
-export function generatorTower(c: TowerContext, variant: TransformerVariant, passes: readonly GenPass[]): void {
+/** The generator tower's graph inputs (value names in the graph that declared them). */
+export interface GenInputs {
+  readonly timestep: string;
+  readonly latents: string;
+  readonly visionNoisy: string;
+  readonly sound?: { readonly tokens: string; readonly noisy: string };
+  readonly action?: { readonly tokens: string; readonly noisy: string; readonly domain: string };
+}
+
+/** Declares the generator inputs of `variant` on `g`: timestep, vision (and sound / action) rows. */
+export function declareGeneratorInputs(g: GraphBuilder, cfg: TransformerConfig, variant: TransformerVariant): GenInputs {
+  const C = cfg.latent_channel;
+  return {
+    timestep: g.input('timestep', 'float32', [1]),
+    latents: g.input('vision_latents', 'float32', [1, C, 'latent_t', 'latent_h', 'latent_w']),
+    visionNoisy: g.input('vision_noisy', 'float32', ['latent_t']),
+    ...(variant.sound ? {
+      sound: { tokens: g.input('sound_tokens', 'float32', [cfg.sound_dim!, 'sound_len']), noisy: g.input('sound_noisy', 'float32', ['sound_len']) },
+    } : {}),
+    ...(variant.actions ? {
+      action: {
+        tokens: g.input('action_tokens', 'float32', ['action_len', cfg.action_dim ?? 0]),
+        noisy: g.input('action_noisy', 'float32', ['action_len']),
+        domain: g.input('domain_id', 'int64', [1]),
+      },
+    } : {}),
+  };
+}
+
+/** Where the tower's float32 outputs go: graph outputs by default; an If branch collects them instead. */
+export type GenEmit = (value: string, name: string, dims: readonly Dim[]) => void;
+
+export function generatorTower(
+  c: TowerContext, variant: TransformerVariant, passes: readonly GenPass[],
+  inputs: GenInputs = declareGeneratorInputs(c.g, c.cfg, variant),
+  emit: GenEmit = (value, name, dims) => c.g.output(value, name, 'float32', dims),
+): void {
   if (passes.length === 0 || (passes.length > 1 && (variant.actions || variant.sound))) {
     throw new Error('generatorTower: one pass, or several for the vision-only variant');
   }
@@ -219,9 +255,7 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pas
   const zero = c.zero;
   const big = c.big;
 
-  const timestep = g.input('timestep', 'float32', [1]);
-  const latents = g.input('vision_latents', 'float32', [1, C, 'latent_t', 'latent_h', 'latent_w']);
-  const visionNoisy = g.input('vision_noisy', 'float32', ['latent_t']);
+  const { timestep, latents, visionNoisy } = inputs;
   const tembC = c.toCompute(timestepEmbedding(o, timestep, cfg.timestep_scale));
 
   // ---- vision rows: pad H/W to a multiple of p, patchify to [Nv, p*p*C] with features ordered (dy, dx, c)
@@ -251,8 +285,7 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pas
   // ---- sound rows (columns of [sound_dim, S])
   let soundMask = '';
   if (variant.sound) {
-    const sound = g.input('sound_tokens', 'float32', [cfg.sound_dim!, 'sound_len']);
-    const soundNoisy = g.input('sound_noisy', 'float32', ['sound_len']);
+    const { tokens: sound, noisy: soundNoisy } = inputs.sound!;
     soundMask = o.unsqueeze(soundNoisy, [1]);
     let s = o.linear(c.toCompute(g.op('Transpose', [sound], { perm: [1, 0] })), 'audio_proj_in', true);
     s = g.op('Add', [s, o.weight('audio_modality_embed')]);
@@ -265,9 +298,8 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pas
   let domain = '';
   const da = cfg.action_dim ?? 0;
   if (variant.actions) {
-    const act = g.input('action_tokens', 'float32', ['action_len', da]);
-    const actNoisy = g.input('action_noisy', 'float32', ['action_len']);
-    domain = g.input('domain_id', 'int64', [1]);
+    const { tokens: act, noisy: actNoisy } = inputs.action!;
+    domain = inputs.action!.domain;
     actMask = o.unsqueeze(actNoisy, [1]);
     const wIn = o.reshape(g.op('Gather', [o.weight('action_proj_in.fc.weight'), domain], { axis: 0 }), g.i64([da, hid]));
     const bIn = g.op('Gather', [o.weight('action_proj_in.bias.weight'), domain], { axis: 0 }); // [1, hid]
@@ -315,21 +347,21 @@ export function generatorTower(c: TowerContext, variant: TransformerVariant, pas
     const vT = g.op('Transpose', [v6], { perm: [5, 0, 1, 3, 2, 4] }); // [C, T, hp, dy, wp, dx]
     const vFull = o.reshape(vT, o.concat([g.i64([1, C]), T, g.op('Mul', [hp, P]), g.op('Mul', [wp, P])], 0));
     const vCrop = g.op('Slice', [vFull, g.i64([0, 0]), o.concat([H, W], 0), g.i64([3, 4])]);
-    g.output(vCrop, `${ps.outputPrefix}vision_velocity`, 'float32', [1, C, 'latent_t', 'latent_h', 'latent_w']);
+    emit(vCrop, `${ps.outputPrefix}vision_velocity`, [1, C, 'latent_t', 'latent_h', 'latent_w']);
   });
 
   let row = Nv;
   if (variant.sound) {
     const end = g.op('Add', [row, o.dim(soundMask, 0)]);
     const s = g.op('Mul', [c.toF32(o.linear(o.slice(out, row, end, 0), 'audio_proj_out', true)), soundMask]);
-    g.output(g.op('Transpose', [s], { perm: [1, 0] }), 'sound_velocity', 'float32', [cfg.sound_dim!, 'sound_len']);
+    emit(g.op('Transpose', [s], { perm: [1, 0] }), 'sound_velocity', [cfg.sound_dim!, 'sound_len']);
     row = end;
   }
   if (variant.actions) {
     const wOut = o.reshape(g.op('Gather', [o.weight('action_proj_out.fc.weight'), domain], { axis: 0 }), g.i64([hid, da]));
     const bOut = g.op('Gather', [o.weight('action_proj_out.bias.weight'), domain], { axis: 0 });
     const a = g.op('Add', [g.op('MatMul', [o.slice(out, row, big, 0), wOut]), bOut]);
-    g.output(g.op('Mul', [c.toF32(a), actMask]), 'action_velocity', 'float32', ['action_len', da]);
+    emit(g.op('Mul', [c.toF32(a), actMask]), 'action_velocity', ['action_len', da]);
   }
 }
 
