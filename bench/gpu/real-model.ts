@@ -4,13 +4,13 @@
  * (so the full-size checkpoint on disk is ~2 GB; ONNX Runtime still loads one copy per layer on the device,
  * so memory and time are those of the real model), and the VAE with every weight stored. Graphs: those a
  * converted checkpoint has (fused single `transformer`, split `transformer_text` + `transformer_gen`,
- * `transformer_gen_pair`, and the action variants when the config has actions), plus the elementwise
+ * `transformer_gen_merged`, and the action variants when the config has actions), plus the elementwise
  * spelling of the single graph as `transformer_unfused` (same weights), the baseline of the comparison.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  bf16ToF32, buildTransformerGenGraph, buildTransformerGenPairGraph, buildTransformerGraph, buildTransformerTextGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
+  bf16ToF32, buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerGraph, buildTransformerTextGraph, componentContext, CONVERTER_VERSION, TRANSFORMER_OPSETS, transformerWeightSpecs,
   TransformerConfigSchema, VaeConfigSchema, vaeComponent, vaeWeightSpecs, writeSafetensors, type ComputeDtype,
   type Manifest, type ManifestGraph, type WeightSpec, type WeightTable,
 } from '../../src/convert/index.js';
@@ -122,17 +122,18 @@ export async function buildRealModel(root: string, opts: RealModelOptions): Prom
   graphs.transformer = await ctx.writeGraph('transformer', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
   graphs.transformer_text = await ctx.writeGraph('transformer_text', 'transformer', buildTransformerTextGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
   graphs.transformer_gen = await ctx.writeGraph('transformer_gen', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, vision), TRANSFORMER_OPSETS);
-  graphs.transformer_gen_pair = await ctx.writeGraph('transformer_gen_pair', 'transformer', buildTransformerGenPairGraph(cfg, table, opts.dtype), TRANSFORMER_OPSETS);
   if (cfg.action_gen) {
     // as a converted checkpoint with actions has them: the server then runs vision requests through the action graph
     const actions = { actions: true, sound: false };
     graphs.transformer_action = await ctx.writeGraph('transformer_action', 'transformer', buildTransformerGraph(cfg, table, opts.dtype, actions), TRANSFORMER_OPSETS);
     graphs.transformer_gen_action = await ctx.writeGraph('transformer_gen_action', 'transformer', buildTransformerGenGraph(cfg, table, opts.dtype, actions), TRANSFORMER_OPSETS);
   }
+  const served = { actions: cfg.action_gen === true, sound: false };
+  graphs.transformer_gen_merged = await ctx.writeGraph('transformer_gen_merged', 'transformer', buildTransformerGenMergedGraph(cfg, table, opts.dtype, served), TRANSFORMER_OPSETS);
   const unfused = buildTransformerGraph(cfg, table, opts.dtype, vision, { fused: false });
   const plain = componentContext({ ...ctxOptions, transformerGraphs: { fused: false } }); // for the graph metadata
   graphs.transformer_unfused = await plain.writeGraph('transformer_unfused', 'transformer', unfused, TRANSFORMER_OPSETS);
-  opts.log(`built the ${cfg.num_hidden_layers}-layer transformer graphs (fused single, split and guidance pair; unfused single) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  opts.log(`built the ${cfg.num_hidden_layers}-layer transformer graphs (fused single, split, and the generator with guidance pairing; unfused single) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   if (opts.vae) {
     const vcfgRaw = opts.vaeConfig ?? realVaeConfig();

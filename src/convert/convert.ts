@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
 import {
-  buildTransformerGenGraph, buildTransformerGenPairGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
+  buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
   transformerWeightSpecs, type TransformerGraphOptions, type TransformerVariant,
 } from './graphs/transformer.js';
 import { vaeComponent } from './graphs/vae.js';
@@ -73,8 +73,10 @@ export const transformerComponent: ComponentConverter = {
       const gen = name.replace('transformer', 'transformer_gen');
       graphs[gen] = await ctx.writeGraph(gen, 'transformer', buildTransformerGenGraph(cfg, table, ctx.dtype, variant, opts), TRANSFORMER_OPSETS);
     }
-    // both guidance passes of a vision-only step in one run
-    graphs.transformer_gen_pair = await ctx.writeGraph('transformer_gen_pair', 'transformer', buildTransformerGenPairGraph(cfg, table, ctx.dtype, opts), TRANSFORMER_OPSETS);
+    // the served generator with guidance pairing built in (both passes of a vision-only step in one run; the
+    // same weights, so the session holds one copy): the action variant when the model has actions
+    const served = { actions: cfg.action_gen === true, sound: false };
+    graphs.transformer_gen_merged = await ctx.writeGraph('transformer_gen_merged', 'transformer', buildTransformerGenMergedGraph(cfg, table, ctx.dtype, served, opts), TRANSFORMER_OPSETS);
     return graphs;
   },
 };

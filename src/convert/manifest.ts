@@ -9,8 +9,10 @@ import { ModelManifestError } from '../shared/index.js';
  * 0.3.0: the split transformer graphs (transformer_text, transformer_gen*). 0.4.0: fused transformer kernels
  * (RotaryEmbedding, QuickGelu, SkipSimplifiedLayerNormalization), K/V joined before the head repeat, float16
  * text K/V in 16-bit models, QuickGelu for the VAE's SiLU, transformer_gen_pair (both guidance passes in one run).
+ * 0.5.0: transformer_gen_merged (the served generator with guidance pairing in an If, one copy of the weights)
+ * replaces transformer_gen_pair.
  */
-export const CONVERTER_VERSION = '0.4.0';
+export const CONVERTER_VERSION = '0.5.0';
 export const MANIFEST_FILE = 'manifest.json';
 
 const IoSchema = z.object({
@@ -39,7 +41,7 @@ export const ManifestSchema = z.object({
     checkpoint: z.string(),
     files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string().optional() })),
   }),
-  /** Graph name → file and I/O. Names: transformer, transformer_action, transformer_sound, transformer_text, transformer_gen, transformer_gen_action, transformer_gen_sound, transformer_gen_pair, vae_encoder, vae_decoder. */
+  /** Graph name → file and I/O. Names: transformer, transformer_action, transformer_sound, transformer_text, transformer_gen, transformer_gen_action, transformer_gen_sound, transformer_gen_merged, vae_encoder, vae_decoder. */
   graphs: z.record(z.string(), GraphSchema),
   /** Component configs copied beside the graphs (relative paths). */
   configs: z.record(z.string(), z.string()),

@@ -12,7 +12,7 @@ const TEXT_INPUTS = ['input_ids', 'positions'];
 /** Distinct prompts whose text K/V are kept (a request has a cond and an uncond prompt). */
 const TEXT_CACHE_ENTRIES = 4;
 /**
- * Largest vision token count whose two guidance passes run as one `transformer_gen_pair` run: half the
+ * Largest vision token count whose two guidance passes run as one paired `transformer_gen_merged` run: half the
  * 720p/189-frame forward (44,160 tokens), so a pair never needs more activation memory than the largest single
  * forward. Above it the passes run one by one (there the forward is compute-bound and pairing saves nothing).
  */
@@ -24,7 +24,7 @@ function checkGraph(name: string, graph: ManifestGraph | undefined, inputs: read
   for (const n of inputs) if (!have.has(n)) throw new ModelManifestError(name, `graph has no input ${n}`);
   for (const i of graph.inputs) {
     // text K/V pass from transformer_text to transformer_gen* untouched: float16 in 16-bit models
-    const want = i.name === 'input_ids' || i.name === 'domain_id' ? ['int64'] : /^(uncond_)?text_[kv]\./.test(i.name) ? ['float32', 'float16'] : ['float32'];
+    const want = ['input_ids', 'domain_id', 'paired'].includes(i.name) ? ['int64'] : /^(uncond_)?text_[kv]\./.test(i.name) ? ['float32', 'float16'] : ['float32'];
     if (!want.includes(i.dtype)) throw new ModelManifestError(name, `input ${i.name} is ${i.dtype}, expected ${want.join(' or ')}`);
   }
   return graph;
@@ -54,6 +54,15 @@ interface Tower {
   readonly graph: string;
   /** Action graphs: the action width, for the empty action rows of a vision-only request. */
   readonly actionDim?: number;
+  /** `transformer_gen_merged`: the feeds that make it run one pass (paired = 0, empty `uncond_*` inputs). */
+  readonly singleFeeds?: Readonly<Record<string, HostTensor<TensorData>>>;
+}
+
+/** A zero-length tensor for a graph input: its symbolic dimensions 0, of its dtype. */
+function emptyInput(input: ManifestGraph['inputs'][number]): HostTensor<TensorData> {
+  const shape = input.dims.map((d) => (typeof d === 'number' ? d : 0));
+  const data = input.dtype === 'float16' ? new Uint16Array(0) : input.dtype === 'int64' ? new BigInt64Array(0) : new Float32Array(0);
+  return { data, shape };
 }
 
 /** Text K/V of one prompt; `ids` and `positions` are copies, compared on every hit. */
@@ -79,7 +88,6 @@ export class OrtDenoiser implements Denoiser {
   readonly #text: OrtSession | null;
   /** The one generator graph: the action variant when the model has actions (it serves vision requests too). */
   readonly #tower: Tower;
-  readonly #pair: OrtSession | null;
   readonly #pairMaxTokens: number;
   /** latent_patch_size: vision tokens are T · ⌈H/p⌉ · ⌈W/p⌉. */
   readonly #patch: number;
@@ -87,10 +95,9 @@ export class OrtDenoiser implements Denoiser {
   #textRuns = 0;
   #pairRuns = 0;
 
-  private constructor(text: OrtSession | null, tower: Tower, pair: OrtSession | null, pairMaxTokens: number, patch: number) {
+  private constructor(text: OrtSession | null, tower: Tower, pairMaxTokens: number, patch: number) {
     this.#text = text;
     this.#tower = tower;
-    this.#pair = pair;
     this.#pairMaxTokens = pairMaxTokens;
     this.#patch = patch;
   }
@@ -99,9 +106,10 @@ export class OrtDenoiser implements Denoiser {
    * Sessions: ONNX Runtime loads each session's weights on the device, so the denoiser opens as few graphs as
    * the model needs. With the split graphs: `transformer_text` plus one generator graph — the action one when
    * the model has actions (vision-only requests run it with zero action rows, the same numbers), else the
-   * vision one. `pair: true` also opens `transformer_gen_pair` (one more copy of the generator weights) to run
-   * both guidance passes of vision-only steps at once, up to `pairMaxVisionTokens` (PAIR_MAX_VISION_TOKENS)
-   * vision tokens, counted with `patchSize` (the config's latent_patch_size, default 2).
+   * vision one. `pair: true` opens `transformer_gen_merged` in its place (converter 0.5.0): the same generator
+   * with guidance pairing built in, reading the same weights, so it costs no second copy; it runs both guidance
+   * passes of vision-only steps at once up to `pairMaxVisionTokens` (PAIR_MAX_VISION_TOKENS) vision tokens,
+   * counted with `patchSize` (the config's latent_patch_size, default 2), and single passes otherwise.
    * `split: false` runs the single graphs even when the split ones are present (for comparison).
    */
   static async open(
@@ -136,18 +144,28 @@ export class OrtDenoiser implements Denoiser {
         const graph = checkGraph(single, manifest.graphs[single], inputs);
         return { session: await create(graph), split: false, graph: single, actionDim: actionDimOf(graph) };
       };
-      const generator = manifest.graphs.transformer_action
-        ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS)
-        : await tower('transformer', 'transformer_gen', VISION_INPUTS);
-      let pair: OrtSession | null = null;
-      const p = manifest.graphs.transformer_gen_pair;
-      if (generator.split && p && opts.pair === true) {
-        const uncond = textOutputs.map((n) => `uncond_${n}`);
-        checkGraph('transformer_gen_pair', p, [...textOutputs, 'positions', ...uncond, 'uncond_positions', ...VISION_INPUTS.filter((n) => n !== 'input_ids' && n !== 'positions')]);
-        checkTextKv('transformer_gen_pair', p, t!, ['', 'uncond_']);
-        pair = await create(p);
-      }
-      return new OrtDenoiser(text, generator, pair, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS, opts.patchSize ?? 2);
+      const merged = async (): Promise<Tower> => {
+        const name = 'transformer_gen_merged';
+        const g = manifest.graphs[name];
+        if (!t || !g) {
+          throw new ModelManifestError(name, 'guidance pairing (PAIRED_GUIDANCE=1) needs transformer_text and transformer_gen_merged (converter 0.5.0): convert the checkpoint again');
+        }
+        const inputs = manifest.graphs.transformer_action ? ACTION_INPUTS : VISION_INPUTS;
+        const uncond = ['uncond_positions', ...textOutputs.map((n) => `uncond_${n}`)];
+        checkGraph(name, g, [...textOutputs, ...uncond, 'paired', ...inputs.filter((n) => n !== 'input_ids')]);
+        checkTextKv(name, g, t, ['', 'uncond_']);
+        const singleFeeds: Record<string, HostTensor<TensorData>> = { paired: { data: new BigInt64Array([0n]), shape: [1] } };
+        for (const i of g.inputs) if (i.name.startsWith('uncond_')) singleFeeds[i.name] = emptyInput(i);
+        const session = await create(g);
+        text ??= await create(t);
+        return { session, split: true, graph: name, actionDim: actionDimOf(g), singleFeeds };
+      };
+      const generator = opts.pair === true
+        ? await merged()
+        : manifest.graphs.transformer_action
+          ? await tower('transformer_action', 'transformer_gen_action', ACTION_INPUTS)
+          : await tower('transformer', 'transformer_gen', VISION_INPUTS);
+      return new OrtDenoiser(text, generator, opts.pairMaxVisionTokens ?? PAIR_MAX_VISION_TOKENS, opts.patchSize ?? 2);
     } catch (err) {
       for (const s of opened) await s.release();
       throw err;
@@ -160,7 +178,7 @@ export class OrtDenoiser implements Denoiser {
 
   /** The graphs this denoiser holds sessions of. */
   get graphs(): string[] {
-    return [...(this.#text ? ['transformer_text'] : []), this.#tower.graph, ...(this.#pair ? ['transformer_gen_pair'] : [])];
+    return [...(this.#text ? ['transformer_text'] : []), this.#tower.graph];
   }
 
   /** How many times the text graph has run (once per distinct prompt while cached). */
@@ -168,13 +186,14 @@ export class OrtDenoiser implements Denoiser {
     return this.#textRuns;
   }
 
-  /** How many guidance pairs ran as one `transformer_gen_pair` run. */
+  /** How many guidance pairs ran as one paired `transformer_gen_merged` run. */
   get pairRuns(): number {
     return this.#pairRuns;
   }
 
   async runPair(cond: DenoiserInputs, uncond: DenoiserInputs): Promise<readonly [DenoiserOutputs, DenoiserOutputs] | undefined> {
-    if (!this.#pair || cond.actions || uncond.actions) return undefined;
+    const tower = this.#tower;
+    if (!tower.singleFeeds || cond.actions || uncond.actions) return undefined;
     const [, , T, H, W] = cond.visionLatents.shape;
     if (T * Math.ceil(H / this.#patch) * Math.ceil(W / this.#patch) > this.#pairMaxTokens) return undefined;
     const same = cond.visionLatents.data === uncond.visionLatents.data && cond.visionNoisy === uncond.visionNoisy && cond.timestep === uncond.timestep;
@@ -187,11 +206,24 @@ export class OrtDenoiser implements Denoiser {
       timestep: { data: new Float32Array([cond.timestep]), shape: [1] },
       vision_latents: cond.visionLatents,
       vision_noisy: { data: cond.visionNoisy, shape: [T] },
+      paired: { data: new BigInt64Array([1n]), shape: [1] },
+      ...this.#noActionRows(),
     };
     for (const [name, t] of Object.entries(ukv)) feeds[`uncond_${name}`] = t;
-    const out = await this.#pair.run(feeds);
+    const out = await tower.session.run(feeds);
     this.#pairRuns++;
     return [{ vision: out.vision_velocity as HostTensor }, { vision: out.uncond_vision_velocity as HostTensor }];
+  }
+
+  /** Zero action rows, for a vision-only request through an action graph (nothing for a vision graph). */
+  #noActionRows(): Record<string, HostTensor<TensorData>> {
+    const da = this.#tower.actionDim;
+    if (da === undefined) return {};
+    return {
+      action_tokens: { data: new Float32Array(0), shape: [0, da] },
+      action_noisy: { data: new Float32Array(0), shape: [0] },
+      domain_id: { data: new BigInt64Array([0n]), shape: [1] },
+    };
   }
 
   async run(inputs: DenoiserInputs): Promise<DenoiserOutputs> {
@@ -210,12 +242,10 @@ export class OrtDenoiser implements Denoiser {
       feeds.action_tokens = a.tokens;
       feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
       feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
-    } else if (tower.actionDim !== undefined) {
-      // a vision-only request through the action graph: no action rows
-      feeds.action_tokens = { data: new Float32Array(0), shape: [0, tower.actionDim] };
-      feeds.action_noisy = { data: new Float32Array(0), shape: [0] };
-      feeds.domain_id = { data: new BigInt64Array([0n]), shape: [1] };
+    } else {
+      Object.assign(feeds, this.#noActionRows()); // a vision-only request through the action graph: no action rows
     }
+    if (tower.singleFeeds) Object.assign(feeds, tower.singleFeeds);
     if (tower.split) Object.assign(feeds, await this.#textKv(inputs.inputIds, inputs.positions));
     else feeds.input_ids = { data: inputs.inputIds, shape: [inputs.inputIds.length] };
     const out = await tower.session.run(feeds);
@@ -252,6 +282,5 @@ export class OrtDenoiser implements Denoiser {
     this.#cache.clear();
     await this.#text?.release();
     await this.#tower.session.release();
-    await this.#pair?.release();
   }
 }

@@ -119,7 +119,7 @@ describe('OrtDenoiser', () => {
     await expect(OrtDenoiser.open(out, worse, { device: 'cpu', threads: 1 })).rejects.toThrow(/input text_k\.0 is int64, expected float32 or float16/);
   });
 
-  it('runs both guidance passes as one transformer_gen_pair run, equal to two runs', async () => {
+  it('runs both guidance passes as one paired transformer_gen_merged run, equal to two runs', async () => {
     const { inputs } = await caseInputs('tf_t2i');
     const uncond = { ...inputs, inputIds: inputs.inputIds.slice(0, 4), positions: shorterPromptPositions(inputs.positions, inputs.inputIds.length, 4).data };
     const pairs = split.pairRuns;
@@ -143,16 +143,21 @@ describe('OrtDenoiser', () => {
     expect(await single.runPair(inputs, uncond)).toBeUndefined();
     const unpaired = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
     try {
-      expect(unpaired.graphs).not.toContain('transformer_gen_pair');
+      expect(unpaired.graphs).toEqual(['transformer_text', 'transformer_gen_action']);
       expect(await unpaired.runPair(inputs, uncond)).toBeUndefined();
+      // the merged graph's single pass is the plain generator's, to the bit
+      expect((await unpaired.run(inputs)).vision.data).toEqual((await split.run(inputs)).vision.data);
     } finally {
       await unpaired.release();
     }
+    const old: Manifest = { ...manifest, graphs: Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => n !== 'transformer_gen_merged')) };
+    await expect(OrtDenoiser.open(out, old, { device: 'cpu', threads: 1, pair: true }))
+      .rejects.toThrow(/transformer_gen_merged: guidance pairing \(PAIRED_GUIDANCE=1\) needs transformer_text and transformer_gen_merged \(converter 0\.5\.0\): convert the checkpoint again/);
     expect(split.pairRuns).toBe(pairs + 1);
   });
 
   it('holds one generator session: vision-only requests run the action graph with zero action rows', async () => {
-    expect(split.graphs).toEqual(['transformer_text', 'transformer_gen_action', 'transformer_gen_pair']);
+    expect(split.graphs).toEqual(['transformer_text', 'transformer_gen_merged']);
     expect(single.graphs).toEqual(['transformer_action']);
     const vision = await OrtDenoiser.open(out, { ...manifest, graphs: Object.fromEntries(Object.entries(manifest.graphs).filter(([n]) => !n.includes('action'))) }, { device: 'cpu', threads: 1 });
     try {

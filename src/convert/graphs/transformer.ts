@@ -1,9 +1,9 @@
-import { GraphBuilder, OnnxDataType, type Dim, type OnnxDtype } from '../onnx/index.js';
+import { graph, GraphBuilder, OnnxDataType, tensorAttr, type Dim, type OnnxDtype } from '../onnx/index.js';
 import type { TransformerConfig } from '../model-config.js';
 import type { ComputeDtype, WeightSpec, WeightTable } from '../weights.js';
 import {
-  DEFAULT_TRANSFORMER_GRAPH_OPTIONS, generatorTower, textTower, TowerContext,
-  type GenPass, type TextKv, type TransformerGraphOptions, type TransformerVariant,
+  declareGeneratorInputs, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, generatorTower, textTower, TowerContext,
+  type GenEmit, type GenPass, type TextKv, type TransformerGraphOptions, type TransformerVariant,
 } from './transformer-towers.js';
 
 export { DEFAULT_TRANSFORMER_GRAPH_OPTIONS, type TransformerGraphOptions, type TransformerVariant } from './transformer-towers.js';
@@ -166,6 +166,57 @@ export function buildTransformerGenPairGraph(
   const cond = textKvPass(c, '', 'text_len', 'seq_len');
   const uncond = textKvPass(c, 'uncond_', 'uncond_text_len', 'uncond_seq_len');
   generatorTower(c, { actions: false, sound: false }, [cond, uncond]);
+  return g;
+}
+
+/**
+ * The served generator graph with guidance pairing built in (`transformer_gen_merged`, converter 0.5.0): the
+ * generator graph of `variant` (its inputs and outputs) plus the pair graph's `uncond_*` inputs and output and an
+ * int64 [1] input `paired`. An ONNX If runs one of two bodies that read the same weights (one copy in the
+ * session): `paired` = 0, the generator tower of `variant` on the conditional inputs (the `uncond_*` inputs may be
+ * empty, `uncond_vision_velocity` is empty); `paired` = 1, both guidance passes of a vision-only step at once as
+ * in `transformer_gen_pair` (the action rows must be empty, `action_velocity` is empty). So pairing costs no
+ * second copy of the generator weights, and the single pass stays available in the same session.
+ */
+export function buildTransformerGenMergedGraph(
+  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant,
+  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
+): GraphBuilder {
+  if (variant.sound) throw new Error('buildTransformerGenMergedGraph: the sound variant has no guidance pairing');
+  const g = new GraphBuilder(`cosmos3_transformer_gen_merged${suffix(variant)}`);
+  const c = new TowerContext(g, weights, cfg, dtype, opts);
+  const cond = textKvPass(c, '', 'text_len', 'seq_len');
+  const uncond = textKvPass(c, 'uncond_', 'uncond_text_len', 'uncond_seq_len');
+  const inputs = declareGeneratorInputs(g, cfg, variant);
+  const paired = g.input('paired', 'int64', [1]);
+  const C = cfg.latent_channel;
+  const dims: Record<string, readonly Dim[]> = {
+    vision_velocity: [1, C, 'latent_t', 'latent_h', 'latent_w'],
+    action_velocity: ['action_len', cfg.action_dim ?? 0],
+    uncond_vision_velocity: [1, C, 'uncond_latent_t', 'uncond_latent_h', 'uncond_latent_w'],
+  };
+  const outputs = ['vision_velocity', ...(variant.actions ? ['action_velocity'] : []), 'uncond_vision_velocity'];
+
+  /** One If body: the tower's outputs by name, the missing ones as empty float32 tensors of `empty` shape. */
+  const body = (name: string, build: (b: TowerContext, emit: GenEmit) => void, empty: Record<string, readonly number[]>): GraphBuilder => {
+    const b = g.subgraph(name);
+    const got = new Map<string, string>();
+    build(new TowerContext(b, weights, cfg, dtype, opts), (value, out) => got.set(out, value));
+    for (const out of outputs) {
+      const value = got.get(out) ?? b.op('ConstantOfShape', [b.i64([...empty[out]])], { value: tensorAttr('float32', [1], new Uint8Array(4)) });
+      b.output(value, value, 'float32', dims[out]);
+    }
+    return b;
+  };
+  const single = body('single', (b, emit) => generatorTower(b, variant, [cond], inputs, emit), {
+    uncond_vision_velocity: [1, C, 0, 0, 0],
+  });
+  const pair = body('pair', (b, emit) => generatorTower(b, { actions: false, sound: false }, [cond, uncond], inputs, emit), {
+    action_velocity: [0, cfg.action_dim ?? 0],
+  });
+  const isPaired = g.op('Cast', [g.op('Squeeze', [paired, c.zero])], { to: OnnxDataType.bool });
+  g.node('If', [isPaired], { then_branch: graph(pair), else_branch: graph(single) }, { outputNames: outputs });
+  for (const out of outputs) g.output(out, out, 'float32', dims[out]);
   return g;
 }
 

@@ -78,61 +78,78 @@ describe('split transformer graphs (transformer_text + transformer_gen*) against
   });
 });
 
-describe('transformer_gen_pair: both guidance passes in one run', () => {
+describe('transformer_gen_merged: the served generator with guidance pairing built in', () => {
   let out: string;
   let manifest: Manifest;
   beforeAll(async () => {
-    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfpair-'));
+    out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfmerged-'));
     manifest = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
   });
   afterAll(async () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  it('declares both passes\' text K/V and positions, one latent, and one velocity per pass', () => {
-    const pair = manifest.graphs.transformer_gen_pair;
-    const names = pair.inputs.map((i) => i.name);
-    expect(names).toEqual([
+  it("declares the action generator's inputs plus the second pass's and `paired`; no separate pair graph", () => {
+    const merged = manifest.graphs.transformer_gen_merged;
+    expect(merged.inputs.map((i) => i.name)).toEqual([
       'text_k.0', 'text_v.0', 'text_k.1', 'text_v.1', 'positions',
       'uncond_text_k.0', 'uncond_text_v.0', 'uncond_text_k.1', 'uncond_text_v.1', 'uncond_positions',
-      'timestep', 'vision_latents', 'vision_noisy',
+      'timestep', 'vision_latents', 'vision_noisy', 'action_tokens', 'action_noisy', 'domain_id', 'paired',
     ]);
-    expect(pair.outputs.map((o) => o.name)).toEqual(['vision_velocity', 'uncond_vision_velocity']);
+    expect(merged.outputs.map((o) => o.name)).toEqual(['vision_velocity', 'action_velocity', 'uncond_vision_velocity']);
+    expect(manifest.graphs.transformer_gen_pair).toBeUndefined();
   });
 
-  it('equals two generator runs, for prompts of different lengths (≤ 1e-6)', async () => {
+  it('paired = 0 equals transformer_gen_action exactly, vision and action cases; paired = 1 equals two runs (≤ 1e-6)', async () => {
     const open = (g: string) => OrtSession.create(path.join(out, manifest.graphs[g].file), { device: 'cpu', threads: 1 });
-    const [text, gen, pair] = [await open('transformer_text'), await open('transformer_gen'), await open('transformer_gen_pair')];
+    const [text, gen, merged] = [await open('transformer_text'), await open('transformer_gen_action'), await open('transformer_gen_merged')];
+    const da = manifest.graphs.transformer_gen_action.inputs.find((i) => i.name === 'action_tokens')!.dims[1] as number;
+    const noActions = {
+      action_tokens: { data: new Float32Array(0), shape: [0, da] },
+      action_noisy: { data: new Float32Array(0), shape: [0] },
+      domain_id: { data: new BigInt64Array([0n]), shape: [1] },
+    };
+    const emptyUncond = Object.fromEntries(manifest.graphs.transformer_gen_merged.inputs.filter((i) => i.name.startsWith('uncond_'))
+      .map((i) => [i.name, { data: new Float32Array(0), shape: i.dims.map((d) => (typeof d === 'number' ? d : 0)) }]));
     try {
-      for (const name of ['tf_t2i', 'tf_t2v', 'tf_i2v']) {
+      for (const name of ['tf_t2i', 'tf_t2v', 'tf_i2v', 'tf_action_policy', 'tf_action_fd']) {
         const c = await openCase(FIXTURE, name);
         try {
           const { feeds } = await transformerCaseFeeds(c);
           const ids = feeds.input_ids.data as BigInt64Array;
           const L = ids.length;
-          // the unconditional prompt: the first 5 ids, the generator columns shifted to follow them
+          const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
+          const rest = Object.fromEntries(Object.entries(feeds).filter(([k]) => k !== 'input_ids'));
+          const vision = !('action_tokens' in rest);
+          const genFeeds = { ...kv, ...(vision ? noActions : {}), ...rest };
+          // one pass: the same numbers as the plain generator graph (the same ops, in the same order)
+          const plain = await gen.run(genFeeds);
+          const one = await merged.run({ ...genFeeds, ...emptyUncond, paired: { data: new BigInt64Array([0n]), shape: [1] } });
+          expect(one.vision_velocity.data, `${name} vision`).toEqual(plain.vision_velocity.data);
+          expect(one.action_velocity.data, `${name} actions`).toEqual(plain.action_velocity.data);
+          expect(one.uncond_vision_velocity.data.length).toBe(0);
+          if (!vision) continue;
+          // both passes: the unconditional prompt is the first 5 ids, the generator columns shifted to follow them
           const Lu = 5;
           const uncondPositions = shorterPromptPositions(feeds.positions.data as Float32Array, L, Lu);
-          const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
           const ukv = await text.run({ input_ids: { data: ids.slice(0, Lu), shape: [Lu] }, positions: textColumns(uncondPositions, Lu) });
-          const shared = { timestep: feeds.timestep, vision_latents: feeds.vision_latents, vision_noisy: feeds.vision_noisy };
-          const a = await gen.run({ ...kv, positions: feeds.positions, ...shared });
-          const b = await gen.run({ ...ukv, positions: uncondPositions, ...shared });
-          const both = await pair.run({
-            ...kv, positions: feeds.positions,
+          const b = await gen.run({ ...genFeeds, ...ukv, positions: uncondPositions });
+          const both = await merged.run({
+            ...genFeeds,
             ...Object.fromEntries(Object.entries(ukv).map(([k, v]) => [`uncond_${k}`, v])), uncond_positions: uncondPositions,
-            ...shared,
+            paired: { data: new BigInt64Array([1n]), shape: [1] },
           });
-          expect(both.vision_velocity.shape).toEqual(a.vision_velocity.shape);
-          expect(relL2(both.vision_velocity.data as Float32Array, a.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
+          expect(both.vision_velocity.shape).toEqual(plain.vision_velocity.shape);
+          expect(both.action_velocity.data.length).toBe(0);
+          expect(relL2(both.vision_velocity.data as Float32Array, plain.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
           expect(relL2(both.uncond_vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
-          expect(relL2(a.vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeGreaterThan(1e-3);
+          expect(relL2(plain.vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeGreaterThan(1e-3);
         } finally {
           await c.close();
         }
       }
     } finally {
-      for (const s of [text, gen, pair]) await s.release();
+      for (const s of [text, gen, merged]) await s.release();
     }
   });
 });
@@ -157,14 +174,14 @@ describe('split transformer graphs in 16-bit models: text K/V cross as float16',
     }
   });
 
-  it('float16: OrtDenoiser opens the pair graph (float16 K/V for both prompts) and pairs equal two runs', async () => {
+  it('float16: OrtDenoiser opens the merged graph (float16 K/V for both prompts) and pairs equal two runs', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfpair16-'));
     dirs.push(out);
     const m = await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float16', hash: false });
-    expect(m.graphs.transformer_gen_pair.inputs.filter((i) => /text_[kv]/.test(i.name)).every((i) => i.dtype === 'float16')).toBe(true);
+    expect(m.graphs.transformer_gen_merged.inputs.filter((i) => /text_[kv]/.test(i.name)).every((i) => i.dtype === 'float16')).toBe(true);
     const d = await OrtDenoiser.open(out, m, { device: 'cpu', threads: 1, pair: true });
     try {
-      expect(d.graphs).toContain('transformer_gen_pair');
+      expect(d.graphs).toEqual(['transformer_text', 'transformer_gen_merged']);
       const c = await openCase(FIXTURE, 'tf_t2i');
       try {
         const { feeds } = await transformerCaseFeeds(c);
