@@ -3,7 +3,8 @@
  * - one denoiser forward at 44,160 (720p/189f) and 18,720 (480p/189f) vision tokens, the fused graph and its
  *   elementwise spelling side by side;
  * - text2image 720p end to end as served by default (text tower once per prompt) and, side by side, with both
- *   guidance passes in one run (PAIRED_GUIDANCE=1) and with the single graph;
+ *   guidance passes in one run (PAIRED_GUIDANCE=1: the merged generator graph) and with the single graph; one
+ *   pass at the big size through the merged graph against the plain generator (the cost of its If);
  * - text2video at both sizes as served, 3 steps each: the steady CFG step (cond + uncond), the VAE decode of the
  *   whole clip, the device-memory peak of the request; the projection for the defaults (35 steps, CFG 6);
  * - when PyTorch + diffusers are on the host, the reference transformer's forward at the same sizes;
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
   // the single graph
   const t2i: Record<string, number> = {};
   const t2v: Record<string, T2vRun> = {};
+  const servedForward: Record<string, number> = {};
   const t2iVariants = [
     ['pair', { splitTransformer: true, pairedGuidance: true }], // PAIRED_GUIDANCE=1
     ['split', { splitTransformer: true, pairedGuidance: false }],
@@ -238,6 +240,14 @@ async function main(): Promise<void> {
         rows.push({ metric: `GPU memory after loading the model as served (${graphsOpen.join(' + ')} + VAE)`, value: `${modelGB.toFixed(1)} GB` });
       }
       try {
+        if (phases.has('forward') && variant !== 'single' && left() > 120) {
+          // one pass through the served generator at the big size: with PAIRED_GUIDANCE the merged graph (its If
+          // takes the single-pass body above the pairing bound), else the plain generator graph
+          const [label, T, H, W] = size.forwards[0];
+          const r = await timeForward(model.networks.denoiser, T, H, W, 1, mem);
+          servedForward[variant] = r.seconds;
+          emit({ servedForward: label, variant, graphs: graphsOpen, visionTokens: r.tokens, seconds: s3(r.seconds) });
+        }
         if (wantT2i) {
           const spec: JobSpec = {
             mode: 'text2image', prompt: 'A medium shot of a modern robotics research laboratory with white walls and a gray floor.', negativePrompt: '',
@@ -298,6 +308,13 @@ async function main(): Promise<void> {
       metric: `text2image ${width}×${height}, ${steps} steps, CFG, as served (${width === 1280 && height === 720 ? "the seed's payload, resolution 720 and aspect 16,9; " : ''}text tower once per prompt; JPEG encode excluded)`,
       value: `${t2i.split.toFixed(2)} s${others.length ? ` (${others.join('; ')})` : ''}`,
       target: `≤ 2.6 s (vLLM-Omni ${PUBLISHED.t2i720_h100_s['vLLM-Omni']} s, PyTorch ${PUBLISHED.t2i720_h100_s.PyTorch} s)`,
+    });
+  }
+
+  if (servedForward.pair !== undefined && servedForward.split !== undefined) {
+    rows.push({
+      metric: `one generator pass at the ${size.forwards[0][0]} size as served: transformer_gen_merged (PAIRED_GUIDANCE=1, through its If) / the plain generator graph`,
+      value: `${servedForward.pair.toFixed(3)} s / ${servedForward.split.toFixed(3)} s: ${(servedForward.pair / servedForward.split).toFixed(3)}`,
     });
   }
 

@@ -129,8 +129,9 @@ export interface ServerConfig {
   /** File URL of the runner module the workers load (default: the ONNX Runtime runner). */
   readonly runnerModule?: string;
   /**
-   * Both guidance passes of a vision step in one run (`transformer_gen_pair`); costs one more copy of the
-   * generator weights on the device (docs/graphs.md). Off by default.
+   * Both guidance passes of a vision step in one run: the denoiser opens `transformer_gen_merged` (converter
+   * 0.5.0; the same weights as the plain generator, one copy) instead of the plain generator (docs/graphs.md).
+   * Off by default until the GPU benchmark shows its gain.
    */
   readonly pairedGuidance: boolean;
   /** URL inputs may be fetched from loopback, private and other non-public addresses (default: refused). */

@@ -86,8 +86,8 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   const text = createPromptEncoder(tokenizer, textSettingsFrom(options));
   const pipelines = createPipelines(facts);
   const threads = typeof options?.threads === 'number' ? options.threads : undefined;
-  // pairedGuidance: true also opens transformer_gen_pair (PAIRED_GUIDANCE); splitTransformer: false keeps the
-  // single graphs (for comparison)
+  // pairedGuidance: true opens transformer_gen_merged in place of the plain generator (PAIRED_GUIDANCE);
+  // splitTransformer: false keeps the single graphs (for comparison)
   const denoiser = await OrtDenoiser.open(modelDir, manifest, {
     device, threads, split: options?.splitTransformer !== false, pair: options?.pairedGuidance === true, patchSize: tcfg.latent_patch_size,
   });

@@ -39,6 +39,8 @@ describe('bench:gpu --tiny', () => {
       expect(out).toMatch(/\| kernel time per op \(synchronous launches\): VAE decoder loop/);
       expect(out).toMatch(/\| metric \| measured \(cpu\) \| target \/ published \|/);
       expect(out).toMatch(/fused\/elementwise \d/);
+      expect(out).toMatch(/\| one generator pass at the tiny 17f size as served: transformer_gen_merged[^|]*\| [\d.]+ s \/ [\d.]+ s: [\d.]+ \|/);
+      expect(lines.find((l) => l.servedForward && l.variant === 'pair')?.graphs).toEqual(['transformer_text', 'transformer_gen_merged']);
       expect(out).toMatch(/\| denoiser at 30 vision tokens \(tiny 17f\): one forward, fused single graph \/ one CFG step as served[^|]*\| [\d.]+ s \/ [\d.]+ s/);
       expect(out).toMatch(/\| projected text2video tiny 17f, 35 steps, CFG 6[^|]*\| [\d.]+ s \| ≤ 200 s \(published H100: PyTorch reference 207\.8 s, vLLM-Omni 202\.3 s/);
       expect(out).toMatch(/\| text2video tiny 17f as served: VAE decode of 17 frames[^|]*\| [\d.]+ s; [\d.]+ GB \| VAE ≤ 8 s/);
