@@ -94,6 +94,19 @@ describe('OrtDenoiser', () => {
     expect(relL2(b.action!.data, a.action!.data)).toBe(0);
     expect(relL2(a.vision.data, vision)).toBeLessThan(1e-4);
     expect(relL2(a.action!.data, action!)).toBeLessThan(1e-4);
+    // the default (unpaired) denoiser runs the plain transformer_gen_action: the same numbers, to the bit
+    const plain = await OrtDenoiser.open(out, manifest, { device: 'cpu', threads: 1 });
+    try {
+      expect(plain.graphs).toEqual(['transformer_text', 'transformer_gen_action']);
+      const p = await plain.run(inputs);
+      expect(p.vision.data).toEqual(a.vision.data);
+      expect(p.action!.data).toEqual(a.action!.data);
+      expect(plain.textRuns).toBe(1);
+      await plain.run(inputs);
+      expect(plain.textRuns).toBe(1); // cached there too
+    } finally {
+      await plain.release();
+    }
   });
 
   it('keeps at most four prompts cached', async () => {

@@ -199,14 +199,6 @@ export interface GenPass {
   readonly outputPrefix: string;
 }
 
-/**
- * The generator tower: declares timestep, vision (and sound / action) inputs, and the velocity outputs.
- * With one pass it is the denoiser forward. With two (vision only) it runs both classifier-free-guidance
- * passes of a step at once: the generator rows are the same for both (same latent, same timestep), so they
- * are built once and stacked; every per-token op (projections, norms, MLP) runs on the stacked rows, and only
- * attention is per pass, each pass's rows over its own [text K/V ; generator K/V]. Outputs per pass,
- * prefixed `outputPrefix`.
- */
 /** The generator tower's graph inputs (value names in the graph that declared them). */
 export interface GenInputs {
   readonly timestep: string;
@@ -239,6 +231,15 @@ export function declareGeneratorInputs(g: GraphBuilder, cfg: TransformerConfig, 
 /** Where the tower's float32 outputs go: graph outputs by default; an If branch collects them instead. */
 export type GenEmit = (value: string, name: string, dims: readonly Dim[]) => void;
 
+/**
+ * The generator tower over `inputs` (declared by the caller, `declareGeneratorInputs`), emitting the velocity
+ * outputs through `emit` (graph outputs by default).
+ * With one pass it is the denoiser forward. With two (vision only) it runs both classifier-free-guidance
+ * passes of a step at once: the generator rows are the same for both (same latent, same timestep), so they
+ * are built once and stacked; every per-token op (projections, norms, MLP) runs on the stacked rows, and only
+ * attention is per pass, each pass's rows over its own [text K/V ; generator K/V]. Outputs per pass,
+ * prefixed `outputPrefix`.
+ */
 export function generatorTower(
   c: TowerContext, variant: TransformerVariant, passes: readonly GenPass[],
   inputs: GenInputs = declareGeneratorInputs(c.g, c.cfg, variant),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { convertCheckpoint, type Manifest } from '../../../src/convert/index.js';
+import { convertCheckpoint, decodeModel, type Manifest } from '../../../src/convert/index.js';
 import { listCases, openCase, type GoldenCase } from '../../../src/cli/verify/fixture.js';
 import { transformerCaseFeeds } from '../../../src/cli/verify/transformer-case.js';
 import { OrtSession } from '../../../src/engine/ort/index.js';
@@ -100,6 +100,23 @@ describe('transformer_gen_merged: the served generator with guidance pairing bui
     expect(manifest.graphs.transformer_gen_pair).toBeUndefined();
   });
 
+  it('stores each weight once: the If bodies hold no initializers and read the same weights as the plain generator', async () => {
+    type G = { node: { opType: string; attribute?: { name: string; g?: { initializer?: unknown[]; node: unknown[] } }[] }[]; initializer: { name: string; externalData?: { key: string; value: string }[] }[] };
+    const load = async (g: string) => (decodeModel(await readFile(path.join(out, manifest.graphs[g].file))) as { graph: G }).graph;
+    const [merged, plain] = [await load('transformer_gen_merged'), await load('transformer_gen_action')];
+    const ifs = merged.node.filter((n) => n.opType === 'If');
+    expect(ifs).toHaveLength(1);
+    for (const branch of ['then_branch', 'else_branch']) {
+      const body = ifs[0].attribute!.find((a) => a.name === branch)!.g!;
+      expect(body.node.length).toBeGreaterThan(50);
+      expect(body.initializer ?? [], branch).toEqual([]);
+    }
+    const external = (g: G) => g.initializer.filter((i) => i.externalData?.length).map((i) => i.name).sort();
+    expect(external(merged)).toEqual(external(plain));
+    const names = merged.initializer.map((i) => i.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it('paired = 0 equals transformer_gen_action exactly, vision and action cases; paired = 1 equals two runs (≤ 1e-6)', async () => {
     const open = (g: string) => OrtSession.create(path.join(out, manifest.graphs[g].file), { device: 'cpu', threads: 1 });
     const [text, gen, merged] = [await open('transformer_text'), await open('transformer_gen_action'), await open('transformer_gen_merged')];
@@ -191,6 +208,14 @@ describe('split transformer graphs in 16-bit models: text K/V cross as float16',
           visionLatents: feeds.vision_latents as HostTensor, visionNoisy: feeds.vision_noisy.data as Float32Array,
         };
         const uncond = { ...cond, inputIds: ids.slice(0, 5), positions: shorterPromptPositions(cond.positions, ids.length, 5).data };
+        // one pass through the merged graph: the plain float16 generator's numbers, to the bit
+        const plain = await OrtDenoiser.open(out, m, { device: 'cpu', threads: 1 });
+        try {
+          expect(plain.graphs).toEqual(['transformer_text', 'transformer_gen_action']);
+          expect((await d.run(cond)).vision.data).toEqual((await plain.run(cond)).vision.data);
+        } finally {
+          await plain.release();
+        }
         const both = await d.runPair(cond, uncond);
         expect(both).toBeDefined();
         expect(relL2(both![0].vision.data, (await d.run(cond)).vision.data)).toBeLessThan(1e-3);
