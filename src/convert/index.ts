@@ -9,4 +9,4 @@ export {
   type TransformerGraphOptions, type TransformerVariant,
 } from './graphs/transformer.js';
 export { buildVaeDecoderGraph, buildVaeEncoderGraph, buildVaeGraph, vaeComponent, vaeDims, vaeWeightSpecs, VAE_GRAPHS, VAE_OPSETS, type ChunkMode, type VaeDims, type VaeGraphName } from './graphs/vae.js';
-export { buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerGenPairGraph, buildTransformerTextGraph } from './graphs/transformer.js';
+export { buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerTextGraph } from './graphs/transformer.js';

@@ -152,31 +152,14 @@ export function buildTransformerGenGraph(
 }
 
 /**
- * Both classifier-free-guidance passes of a step in one run (`transformer_gen_pair`, vision only): the
- * generator graph's inputs for the conditional prompt, plus `uncond_text_k.{i}` / `uncond_text_v.{i}` and
- * `uncond_positions` for the unconditional one; outputs `vision_velocity` and `uncond_vision_velocity`.
- * The latent, noisy-frame mask and timestep are shared (they are the same for both passes of a step).
- */
-export function buildTransformerGenPairGraph(
-  cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype,
-  opts: TransformerGraphOptions = DEFAULT_TRANSFORMER_GRAPH_OPTIONS,
-): GraphBuilder {
-  const g = new GraphBuilder('cosmos3_transformer_gen_pair');
-  const c = new TowerContext(g, weights, cfg, dtype, opts);
-  const cond = textKvPass(c, '', 'text_len', 'seq_len');
-  const uncond = textKvPass(c, 'uncond_', 'uncond_text_len', 'uncond_seq_len');
-  generatorTower(c, { actions: false, sound: false }, [cond, uncond]);
-  return g;
-}
-
-/**
  * The served generator graph with guidance pairing built in (`transformer_gen_merged`, converter 0.5.0): the
- * generator graph of `variant` (its inputs and outputs) plus the pair graph's `uncond_*` inputs and output and an
- * int64 [1] input `paired`. An ONNX If runs one of two bodies that read the same weights (one copy in the
- * session): `paired` = 0, the generator tower of `variant` on the conditional inputs (the `uncond_*` inputs may be
- * empty, `uncond_vision_velocity` is empty); `paired` = 1, both guidance passes of a vision-only step at once as
- * in `transformer_gen_pair` (the action rows must be empty, `action_velocity` is empty). So pairing costs no
- * second copy of the generator weights, and the single pass stays available in the same session.
+ * generator graph of `variant` (its inputs and outputs) plus a second pass's `uncond_text_k/v.{i}` and
+ * `uncond_positions`, an `uncond_vision_velocity` output and an int64 [1] input `paired`. An ONNX If runs one of
+ * two bodies that read the same weights (one copy in the session): `paired` = 0, the generator tower of `variant`
+ * on the conditional inputs (the `uncond_*` inputs may be empty, `uncond_vision_velocity` is empty); `paired` = 1,
+ * both guidance passes of a vision-only step at once, the rows stacked (the action rows must be empty,
+ * `action_velocity` is empty). Converter 0.4.0 wrote the paired pass as a graph of its own (`transformer_gen_pair`,
+ * a second copy of the generator weights in its session); this replaces it.
  */
 export function buildTransformerGenMergedGraph(
   cfg: TransformerConfig, weights: WeightTable, dtype: ComputeDtype, variant: TransformerVariant,
