@@ -56,7 +56,7 @@ async function writeCheckpoint(dir: string, layers: number): Promise<number> {
 
 async function child(checkpoint: string, out: string, dtype: ComputeDtype): Promise<void> {
   const t0 = performance.now();
-  await convertCheckpoint({ checkpoint, out, dtype, hash: false });
+  await convertCheckpoint({ checkpoint, out, dtype, hash: false, servable: false }); // a transformer-only checkpoint
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(JSON.stringify({ seconds, peakRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { convertCheckpoint, type ComputeDtype } from '../convert/index.js';
+import { convertCheckpoint, type ComputeDtype, type ConvertProgress } from '../convert/index.js';
 
 const DTYPES: Record<string, ComputeDtype> = { fp32: 'float32', float32: 'float32', bf16: 'bfloat16', bfloat16: 'bfloat16', fp16: 'float16', float16: 'float16' };
 
@@ -61,25 +61,38 @@ export async function runConvert(argv: readonly string[], io: { stderr: NodeJS.W
     { stream: io.stderr, format: ' {stage} [{bar}] {value}/{total} {item}', hideCursor: true, clearOnComplete: false, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
   );
+  // not a terminal (docker logs, nohup, CI): plain lines, one per tenth of each stage, instead of a redrawn bar
+  const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
   let stage = '';
+  let tenth = -1;
+  const onProgress = (e: ConvertProgress): void => {
+    if (e.stage === 'done') return;
+    if (!tty) {
+      if (e.stage !== stage) [stage, tenth] = [e.stage, -1];
+      const t = e.total > 0 ? Math.floor((10 * e.done) / e.total) : 10;
+      if (t > tenth) {
+        tenth = t;
+        io.stderr.write(`convert: ${e.stage} ${e.done}/${e.total}${e.item ? ` ${e.item}` : ''}\n`);
+      }
+      return;
+    }
+    if (e.stage !== stage) {
+      if (stage) bar.stop();
+      stage = e.stage;
+      bar.start(e.total, e.done, { stage: e.stage.padEnd(7), item: '' });
+    }
+    bar.update(e.done, { item: e.item ?? '' });
+  };
+  const stopBar = () => {
+    if (tty && stage) bar.stop();
+  };
   try {
-    const manifest = await convertCheckpoint({
-      ...opts,
-      onProgress: (e) => {
-        if (e.stage === 'done') return;
-        if (e.stage !== stage) {
-          if (stage) bar.stop();
-          stage = e.stage;
-          bar.start(e.total, e.done, { stage: e.stage.padEnd(7), item: '' });
-        }
-        bar.update(e.done, { item: e.item ?? '' });
-      },
-    });
-    if (stage) bar.stop();
+    const manifest = await convertCheckpoint({ ...opts, onProgress });
+    stopBar();
     io.stdout.write(`converted ${opts.checkpoint} → ${opts.out} (${opts.dtype}): ${Object.keys(manifest.graphs).join(', ')}\n`);
     return 0;
   } catch (err) {
-    if (stage) bar.stop();
+    stopBar();
     io.stderr.write(`convert failed: ${(err as Error).message}\n`);
     return 1;
   }

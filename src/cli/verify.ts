@@ -65,19 +65,22 @@ export interface VerifyLine {
 export async function verifyFixture(fixture: string, opts: { tolerance: number; cases?: readonly string[]; onLine?: (l: VerifyLine) => void }): Promise<VerifyLine[]> {
   const modelDir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-'));
   try {
-    const manifest = await convertCheckpoint({ checkpoint: fixture, out: modelDir, dtype: 'float32', hash: false });
+    // golden cases need the graphs only, not what the server reads besides them
+    const manifest = await convertCheckpoint({ checkpoint: fixture, out: modelDir, dtype: 'float32', hash: false, servable: false });
     const ctx: VerifyContext = { fixture, modelDir, manifest, tolerance: opts.tolerance };
     const names = opts.cases?.length ? opts.cases : await listCases(fixture);
     const lines: VerifyLine[] = [];
     for (const name of names) {
-      const c = await openCase(fixture, name);
+      let c: Awaited<ReturnType<typeof openCase>> | undefined;
       let line: VerifyLine;
       try {
-        const kind = caseKinds.find((k) => k.matches(c));
+        const opened = await openCase(fixture, name); // a damaged case is its own FAIL line; the others still run
+        c = opened;
+        const kind = caseKinds.find((k) => k.matches(opened));
         if (!kind) {
           line = { caseName: name, kind: 'unknown', relErr: NaN, worst: '', ok: false, error: 'no verifier recognises this case (its tensors match no known case kind)' };
         } else {
-          const results = await kind.run(c, ctx);
+          const results = await kind.run(opened, ctx);
           // exact checks (tolerance 0) only show when they fail; otherwise the largest float error is reported
           const score = (r: CaseResult) => (r.tolerance > 0 ? r.relErr / r.tolerance : r.relErr > 0 ? Infinity : -1);
           const worst = results.reduce((a, b) => (score(b) > score(a) ? b : a));
@@ -86,7 +89,7 @@ export async function verifyFixture(fixture: string, opts: { tolerance: number; 
       } catch (err) {
         line = { caseName: name, kind: 'error', relErr: NaN, worst: '', ok: false, error: (err as Error).message };
       } finally {
-        await c.close();
+        await c?.close();
       }
       lines.push(line);
       opts.onLine?.(line);
@@ -127,6 +130,10 @@ export async function runVerify(argv: readonly string[], io: { stderr: NodeJS.Wr
   }
   try {
     const lines = await verifyFixture(fixture, { tolerance, cases, onLine: (l) => io.stdout.write(formatLine(l) + '\n') });
+    if (lines.length === 0) {
+      io.stderr.write(`verify failed: ${fixture} holds no golden cases (expected <case>.json + <case>.safetensors pairs listed in its manifest.json)\n`);
+      return 1;
+    }
     const failed = lines.filter((l) => !l.ok).length;
     io.stdout.write(`${lines.length - failed} passed, ${failed} failed\n`);
     return failed === 0 ? 0 : 1;

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
@@ -22,6 +22,11 @@ export interface ConvertOptions {
   readonly hash?: boolean;
   /** How the transformer graphs are spelled (default: fused kernels). */
   readonly transformerGraphs?: TransformerGraphOptions;
+  /**
+   * Require what the server reads besides the transformer (vae/, the scheduler config, the tokenizer and its chat
+   * template) before converting anything (default true). false converts what is there (measurements).
+   */
+  readonly servable?: boolean;
   readonly onProgress?: (event: ConvertProgress) => void;
 }
 
@@ -138,20 +143,29 @@ const COPIED = [
 export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest> {
   const st = await stat(opts.checkpoint).catch(() => null);
   if (!st?.isDirectory()) throw new CheckpointConfigError(opts.checkpoint, 'is not a folder (expected a diffusers-layout checkpoint)');
+  const root = path.resolve(opts.checkpoint);
+  const out = path.resolve(opts.out);
+  if (out === root || out.startsWith(root + path.sep)) {
+    throw new CheckpointConfigError(opts.checkpoint, `holds the output folder ${opts.out}: write the graphs outside the checkpoint (its own files would be read as weights on the next run)`);
+  }
+  if (opts.servable !== false) await checkServable(opts.checkpoint);
   await mkdir(opts.out, { recursive: true });
+  // a folder with a manifest is a model the server accepts: while this run rewrites it, it must not be one
+  await rm(path.join(opts.out, MANIFEST_FILE), { force: true });
   const progress = opts.onProgress ?? (() => {});
   const link = opts.link ?? true;
   const transformerGraphs = opts.transformerGraphs ?? DEFAULT_TRANSFORMER_GRAPH_OPTIONS;
   const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress, transformerGraphs });
-  const graphs: Record<string, ManifestGraph> = {};
-  for (const c of [transformerComponent, vaeComponent]) {
-    const has = await stat(path.join(opts.checkpoint, c.folder)).catch(() => null);
-    if (!has) {
-      if (c.folder === 'transformer') throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');
-      continue;
-    }
-    Object.assign(graphs, await c.convert(ctx));
+  const byFolder: Record<string, Record<string, ManifestGraph>> = {};
+  if (!(await stat(path.join(opts.checkpoint, 'transformer')).catch(() => null))) {
+    throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');
   }
+  // the VAE first: it is small, so a VAE that does not fit fails before the transformer's long pass
+  for (const c of [vaeComponent, transformerComponent]) {
+    if (!(await stat(path.join(opts.checkpoint, c.folder)).catch(() => null))) continue;
+    byFolder[c.folder] = await c.convert(ctx);
+  }
+  const graphs: Record<string, ManifestGraph> = { ...byFolder.transformer, ...byFolder.vae };
   const configs: Record<string, string> = {};
   for (const rel of COPIED) {
     const src = path.join(opts.checkpoint, rel);
@@ -172,6 +186,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
       files.push({ path: f, bytes: (await stat(path.join(opts.checkpoint, f))).size });
     }
   }
+  if ((opts.hash ?? true) && sources.length > 0) progress({ stage: 'hash', done: sources.length, total: sources.length });
   const manifest: Manifest = {
     format: 'cosmos3-serve-model',
     converterVersion: CONVERTER_VERSION,
@@ -182,9 +197,27 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     graphs,
     configs,
   };
-  await writeFile(path.join(opts.out, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  // written last and whole (temp file, then rename): a manifest only ever describes a finished conversion
+  const tmp = path.join(opts.out, `${MANIFEST_FILE}.tmp`);
+  await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
+  await rename(tmp, path.join(opts.out, MANIFEST_FILE));
   progress({ stage: 'done', done: 1, total: 1 });
   return manifest;
+}
+
+/** What the server reads besides the transformer; every missing piece is named before anything is converted. */
+async function checkServable(checkpoint: string): Promise<void> {
+  const has = async (rel: string) => (await stat(path.join(checkpoint, rel)).catch(() => null)) !== null;
+  const missing: string[] = [];
+  for (const rel of ['vae/config.json', 'scheduler/scheduler_config.json', 'text_tokenizer/tokenizer.json']) {
+    if (!(await has(rel))) missing.push(rel);
+  }
+  if (!(await has('text_tokenizer/chat_template.jinja')) && !(await has('text_tokenizer/tokenizer_config.json'))) {
+    missing.push('text_tokenizer/chat_template.jinja (or tokenizer_config.json with its chat_template)');
+  }
+  if (missing.length > 0) {
+    throw new CheckpointConfigError(checkpoint, `lacks ${missing.join(', ')}, which the server reads (download the whole diffusers-layout repository)`);
+  }
 }
 
 async function listWeightFiles(checkpoint: string): Promise<string[]> {

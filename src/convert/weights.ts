@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link as hardLink, open, rm, stat } from 'node:fs/promises';
+import { copyFile, link as hardLink, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointTensorError } from '../shared/index.js';
 import type { ExternalRef, OnnxDtype } from './onnx/index.js';
@@ -73,6 +73,12 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
   const binName = `${opts.fileBase}.weights.bin`;
   const binPath = path.join(opts.outDir, binName);
   await rm(binPath, { force: true });
+  // links of an earlier conversion into this folder (a re-run, another dtype, --copy-weights): stale links would
+  // keep the checkpoint's blocks alive after it is deleted, and their numbering can differ from run to run
+  const stale = new RegExp(`^${opts.fileBase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.src\\d+\\.safetensors$`);
+  for (const name of await readdir(opts.outDir).catch(() => [] as string[])) {
+    if (stale.test(name)) await rm(path.join(opts.outDir, name), { force: true });
+  }
   const bin = await open(binPath, 'w');
   let binOffset = 0;
   try {

@@ -6,7 +6,7 @@ import {
   type Networks, type Pipelines, type PromptEncoder, type TextSettings,
 } from '../pipeline/index.js';
 import type { VaeCodec } from '../pipeline/networks.js';
-import type { JobSpec } from '../shared/index.js';
+import { ModelManifestError, type JobSpec } from '../shared/index.js';
 import { OrtDenoiser } from './ort-denoiser.js';
 import { OrtVae } from './ort-vae.js';
 import type { DeviceSpec } from './ort/index.js';
@@ -60,6 +60,10 @@ export interface OrtModel {
 /** Open the converted model folder (manifest.json, graphs, configs, tokenizer) with sessions on `device`. */
 export async function openOrtModel(modelDir: string, device: DeviceSpec, options?: Readonly<Record<string, unknown>>): Promise<OrtModel> {
   const manifest = await readManifest(modelDir);
+  if (device === 'cpu' && manifest.dtype === 'bfloat16') {
+    // ONNX Runtime's CPU provider has no bfloat16 Gemm: without this the worker dies on an opaque kernel error
+    throw new ModelManifestError(modelDir, 'is a bfloat16 model, which the CPU provider cannot run: serve it on a GPU (DEVICES=cuda:0), or convert the checkpoint with --dtype fp32 (or fp16) for DEVICES=cpu');
+  }
   const tcfg = await readConfig(path.join(modelDir, 'transformer', 'config.json'), TransformerConfigSchema);
   const vcfg = await readConfig(path.join(modelDir, 'vae', 'config.json'), VaeConfigSchema);
   const scfg = await readJson<{ num_train_timesteps: number; solver_order: number; lower_order_final: boolean }>(path.join(modelDir, 'scheduler', 'scheduler_config.json'));

@@ -38,6 +38,12 @@ describe('cosmos3-serve convert', () => {
       expect(out.text()).toMatch(/converted .* \(float32\): transformer, /);
       const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { transformerGraphs: unknown };
       expect(manifest.transformerGraphs).toEqual({ fused: false });
+      // stderr is not a terminal here: plain progress lines (a few per stage, the last one complete), no bar
+      const lines = err.text().split('\n').filter((l) => l.startsWith('convert: '));
+      expect(lines.some((l) => /^convert: weights \d+\/\d+/.test(l))).toBe(true);
+      expect(lines.some((l) => /^convert: graphs \d+\/\d+/.test(l))).toBe(true);
+      expect(lines.length).toBeLessThan(60);
+      expect(err.text()).not.toMatch(/\[[█░]+\]/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -51,6 +51,26 @@ describe('cosmos3-serve verify', () => {
     }
   });
 
+  it('a damaged case is its own FAIL line and the others still run; a fixture without cases fails', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-damaged-'));
+    try {
+      await cp(FIXTURE, dir, { recursive: true });
+      await rm(path.join(dir, 'tf_t2i.safetensors'));
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: ['tf_t2i', 'tf_t2v'] }));
+      const out = sink();
+      expect(await runVerify(['--fixture', dir], { stdout: out, stderr: sink() })).toBe(1);
+      expect(out.text).toMatch(/FAIL tf_t2i\s+error\s+.*tf_t2i\.safetensors/);
+      expect(out.text).toMatch(/ok {3}tf_t2v/);
+      expect(out.text).toMatch(/1 passed, 1 failed/);
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: [] }));
+      const err = sink();
+      expect(await runVerify(['--fixture', dir], { stdout: sink(), stderr: err })).toBe(1);
+      expect(err.text).toMatch(/holds no golden cases/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers a usage error with exit 2', async () => {
     const err = sink();
     expect(await runVerify([], { stdout: sink(), stderr: err })).toBe(2);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { convertCheckpoint, readManifest, SafetensorsReader, writeSafetensors } from '../../src/convert/index.js';
@@ -74,6 +74,35 @@ describe('convertCheckpoint', () => {
     expect(sa).toBeLessThan(src * 0.6);
     const manifest = JSON.parse(await readFile(path.join(a, 'manifest.json'), 'utf8'));
     expect(manifest.dtype).toBe('bfloat16');
+  });
+
+  it('a re-run into the same folder: no stale links, and no manifest while it runs or after it fails', async () => {
+    const out = path.join(dir, 'again');
+    await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false });
+    expect((await readdir(out)).filter((f) => /\.src\d+\.safetensors$/.test(f)).length).toBeGreaterThan(0);
+    await convertCheckpoint({ checkpoint: FIXTURE, out, dtype: 'float32', hash: false, link: false });
+    expect((await readdir(out)).filter((f) => /\.src\d+\.safetensors$/.test(f))).toEqual([]); // they held the checkpoint's blocks
+    await readManifest(out);
+    // a run that fails (here: a transformer tensor missing, after the VAE is written) leaves no manifest behind
+    const bad = await editedCheckpoint((n) => ({ drop: n === 'layers.1.self_attn.add_k_proj.weight' }));
+    await expect(convertCheckpoint({ checkpoint: bad, out, dtype: 'float32', hash: false })).rejects.toThrow(/add_k_proj/);
+    await expect(stat(path.join(out, 'manifest.json'))).rejects.toThrow();
+    await expect(readManifest(out)).rejects.toThrow(/manifest\.json is missing/);
+  });
+
+  it('refuses, before writing anything, an output inside the checkpoint and a checkpoint without what the server reads', async () => {
+    const ckpt = path.join(dir, 'ck');
+    for (const sub of ['transformer', 'vae', 'scheduler', 'text_tokenizer']) await cp(path.join(FIXTURE, sub), path.join(ckpt, sub), { recursive: true });
+    for (const out of [ckpt, path.join(ckpt, 'transformer'), path.join(ckpt, 'onnx')]) {
+      await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false })).rejects.toThrow(/holds the output folder/);
+    }
+    await expect(stat(path.join(ckpt, 'onnx'))).rejects.toThrow();
+    await rm(path.join(ckpt, 'scheduler'), { recursive: true });
+    await rm(path.join(ckpt, 'text_tokenizer', 'tokenizer.json'));
+    const out = path.join(dir, 'never');
+    await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false }))
+      .rejects.toThrow(/lacks scheduler\/scheduler_config\.json, text_tokenizer\/tokenizer\.json, which the server reads/);
+    await expect(stat(out)).rejects.toThrow();
   });
 
   it('refuses a checkpoint missing a tensor, naming it and the expected shape', async () => {

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GPU_WARMUP_DECODES, warmVaeShapes } from '../../src/engine/ort-runner.js';
+import { convertCheckpoint } from '../../src/convert/index.js';
+import { GPU_WARMUP_DECODES, openOrtModel, warmVaeShapes } from '../../src/engine/ort-runner.js';
 import type { VaeCodec } from '../../src/pipeline/networks.js';
 
 function recordingVae(z: number): VaeCodec & { shapes: number[][] } {
@@ -30,5 +34,20 @@ describe('start-up VAE decodes (cuDNN picks each convolution algorithm on first 
     const vae = recordingVae(48);
     expect(await warmVaeShapes(vae, 'cpu', 16)).toBe(0);
     expect(vae.shapes).toEqual([]);
+  });
+});
+
+describe('openOrtModel', () => {
+  it('refuses a bfloat16 model on the CPU provider, saying what to do, before opening any session', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'c3s-bf16cpu-'));
+    try {
+      await convertCheckpoint({ checkpoint: path.resolve('test/fixtures/cosmos3-tiny'), out, dtype: 'bfloat16', hash: false });
+      await expect(openOrtModel(out, 'cpu')).rejects.toMatchObject({
+        code: 'C3S_ERR_MODEL_MANIFEST',
+        message: expect.stringMatching(/is a bfloat16 model, which the CPU provider cannot run: serve it on a GPU \(DEVICES=cuda:0\), or convert the checkpoint with --dtype fp32/),
+      });
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });

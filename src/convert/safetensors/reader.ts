@@ -42,18 +42,24 @@ export class SafetensorsReader {
     } catch (cause) {
       throw new SafetensorsFormatError(indexFile, 'shard index is not valid JSON', { cause });
     }
-    if (!index.weight_map || typeof index.weight_map !== 'object') throw new SafetensorsFormatError(indexFile, 'shard index has no weight_map');
+    const raw: unknown = index.weight_map;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SafetensorsFormatError(indexFile, 'shard index has no weight_map object');
+    const bad = Object.entries(raw).find(([, v]) => typeof v !== 'string');
+    if (bad) throw new SafetensorsFormatError(indexFile, `weight_map entry ${bad[0]} is not a shard file name`);
+    const weightMap = raw as Record<string, string>;
     const dir = path.dirname(indexFile);
-    const shards = [...new Set(Object.values(index.weight_map))].sort();
+    const shards = [...new Set(Object.values(weightMap))].sort();
     const tensors = new Map<string, LocatedTensor>();
     const files: string[] = [];
     for (const shard of shards) {
       if (path.isAbsolute(shard) || shard.includes('..')) throw new SafetensorsFormatError(indexFile, `shard name ${shard} leaves the folder`);
       const file = path.join(dir, shard);
       files.push(file);
-      await addFile(file, tensors);
+      await addFile(file, tensors).catch((err: Error) => {
+        throw new SafetensorsFormatError(indexFile, `names shard ${shard}, which cannot be read (${err.message})`, { cause: err });
+      });
     }
-    for (const [name, shard] of Object.entries(index.weight_map)) {
+    for (const [name, shard] of Object.entries(weightMap)) {
       const t = tensors.get(name);
       if (!t) throw new SafetensorsFormatError(indexFile, `weight_map names ${name} in ${shard}, but that shard has no such tensor`);
       if (path.basename(t.file) !== path.basename(shard)) throw new SafetensorsFormatError(indexFile, `weight_map puts ${name} in ${shard}, found in ${path.basename(t.file)}`);

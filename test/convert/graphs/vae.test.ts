@@ -81,7 +81,7 @@ describe('VAE checkpoint checks', () => {
   /** A copy of the fixture checkpoint with the VAE weights or config edited. */
   async function edited(tag: string, edit: { drop?: string; reshape?: [string, number[]]; config?: Record<string, unknown> }): Promise<string> {
     const ckpt = path.join(dir, tag);
-    for (const sub of ['transformer', 'vae']) await cp(path.join(FIXTURE, sub), path.join(ckpt, sub), { recursive: true });
+    for (const sub of ['transformer', 'vae', 'scheduler', 'text_tokenizer']) await cp(path.join(FIXTURE, sub), path.join(ckpt, sub), { recursive: true });
     if (edit.config) {
       const file = path.join(ckpt, 'vae', 'config.json');
       await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), ...edit.config }));

@@ -77,6 +77,15 @@ describe('SafetensorsReader', () => {
     await expect(SafetensorsReader.open(path.join(dir, 'x.safetensors.index.json'))).rejects.toThrow(/ghost/);
   });
 
+  it('refuses a weight_map that is not an object of file names, and names an index shard that is missing', async () => {
+    await writeFile(path.join(dir, 'l.safetensors.index.json'), JSON.stringify({ weight_map: ['s1.safetensors'] }));
+    await expect(SafetensorsReader.open(path.join(dir, 'l.safetensors.index.json'))).rejects.toThrow(/has no weight_map object/);
+    await writeFile(path.join(dir, 'n.safetensors.index.json'), JSON.stringify({ weight_map: { a: 3 } }));
+    await expect(SafetensorsReader.open(path.join(dir, 'n.safetensors.index.json'))).rejects.toThrow(/weight_map entry a is not a shard file name/);
+    await writeFile(path.join(dir, 'g.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'gone-00009-of-00003.safetensors' } }));
+    await expect(SafetensorsReader.open(path.join(dir, 'g.safetensors.index.json'))).rejects.toThrow(/names shard gone-00009-of-00003\.safetensors, which cannot be read/);
+  });
+
   it('refuses a shard path that leaves the folder', async () => {
     await writeFile(path.join(dir, 'y.safetensors.index.json'), JSON.stringify({ weight_map: { a: '../evil.safetensors' } }));
     await expect(SafetensorsReader.open(path.join(dir, 'y.safetensors.index.json'))).rejects.toThrow(/leaves the folder/);
