@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CheckpointConfigError } from '../shared/index.js';
 
 /** The transformer config.json fields the converter and the pipelines rely on. */
-export const TransformerConfigSchema = z.object({
+const RawTransformerConfigSchema = z.object({
   hidden_size: z.number().int().positive(),
   num_hidden_layers: z.number().int().positive(),
   num_attention_heads: z.number().int().positive(),
@@ -12,7 +12,7 @@ export const TransformerConfigSchema = z.object({
   intermediate_size: z.number().int().positive(),
   rms_norm_eps: z.number().positive(),
   rope_theta: z.number().positive(),
-  rope_axes_dim: z.array(z.number().int().nonnegative()).length(3),
+  rope_axes_dim: z.array(z.number().int().nonnegative()).length(3).nullish(),
   latent_channel: z.number().int().positive(),
   latent_patch_size: z.number().int().positive(),
   vocab_size: z.number().int().positive(),
@@ -31,7 +31,14 @@ export const TransformerConfigSchema = z.object({
   qk_norm_for_text: z.boolean().default(true),
   use_und_k_norm_for_gen: z.boolean().default(false),
   hidden_act: z.string().default('silu'),
+  rope_scaling: z.object({ mrope_section: z.array(z.number().int().nonnegative()).length(3).optional() }).passthrough().nullish(),
 }).passthrough();
+
+/** The mRoPE sections [t, h, w] as the reference reads them: rope_axes_dim, else rope_scaling.mrope_section, else [24, 20, 20]. */
+export const TransformerConfigSchema = RawTransformerConfigSchema.transform((c) => ({
+  ...c,
+  rope_axes_dim: c.rope_axes_dim ?? c.rope_scaling?.mrope_section ?? [24, 20, 20],
+}));
 export type TransformerConfig = z.infer<typeof TransformerConfigSchema>;
 
 /** The VAE config.json fields (Wan2.2 AutoencoderKLWan, residual variant). */
