@@ -8,8 +8,8 @@
  */
 import path from 'node:path';
 import type { Manifest } from '../../src/convert/index.js';
+import { generatorFeeds } from '../../src/engine/ort-denoiser.js';
 import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
-import type { HostTensor, TensorData } from '../../src/shared/index.js';
 import { forwardInputs, randn, TEXT_LEN } from './inputs.js';
 import { findProfile, meanRun, profiledRuns, type OpTime, type ProfiledRun } from './profile.js';
 import type { BenchSize } from './real-config.js';
@@ -35,13 +35,7 @@ export async function profileSingleGraph(
   try {
     for (const [label, T, H, W, n] of shapes) {
       const { tokens, inputs } = forwardInputs(T, H, W);
-      const feeds: Record<string, HostTensor<TensorData>> = {
-        input_ids: { data: inputs.inputIds, shape: [TEXT_LEN] },
-        positions: { data: inputs.positions, shape: [3, inputs.positions.length / 3] },
-        timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
-        vision_latents: inputs.visionLatents,
-        vision_noisy: { data: inputs.visionNoisy, shape: [T] },
-      };
+      const feeds = { input_ids: { data: inputs.inputIds, shape: [TEXT_LEN] }, ...generatorFeeds(inputs) };
       for (let i = 0; i <= n; i++) {
         await session.run(feeds);
         plan.push({ label, tokens, measured: i > 0 });

@@ -46,10 +46,9 @@ function actionDimOf(graph: ManifestGraph): number | undefined {
   return typeof d === 'number' ? d : undefined;
 }
 
-/** A generator forward: the single graph (ids in), or the generator graph fed with cached text K/V. */
+/** A generator forward: the single graph (ids in), or, when the text graph is open, the generator graph fed with cached text K/V. */
 interface Tower {
   readonly session: OrtSession;
-  readonly split: boolean;
   /** The graph it runs (manifest name). */
   readonly graph: string;
   /** Action graphs: the action width, for the empty action rows of a vision-only request. */
@@ -63,6 +62,31 @@ function emptyInput(input: ManifestGraph['inputs'][number]): HostTensor<TensorDa
   const shape = input.dims.map((d) => (typeof d === 'number' ? d : 0));
   const data = input.dtype === 'float16' ? new Uint16Array(0) : input.dtype === 'int64' ? new BigInt64Array(0) : new Float32Array(0);
   return { data, shape };
+}
+
+/**
+ * The feeds every generator graph shares for one pass: positions, timestep, vision latents and mask, and the
+ * request's action rows — or, through a graph with `actionDim` (an action graph), zero action rows for a
+ * vision-only request. Text comes apart: `input_ids` for a single graph, text K/V for a generator graph.
+ */
+export function generatorFeeds(inputs: DenoiserInputs, actionDim?: number): Record<string, HostTensor<TensorData>> {
+  const feeds: Record<string, HostTensor<TensorData>> = {
+    positions: { data: inputs.positions, shape: [3, inputs.positions.length / 3] },
+    timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
+    vision_latents: inputs.visionLatents,
+    vision_noisy: { data: inputs.visionNoisy, shape: [inputs.visionLatents.shape[2]] },
+  };
+  const a = inputs.actions;
+  if (a) {
+    feeds.action_tokens = a.tokens;
+    feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
+    feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
+  } else if (actionDim !== undefined) {
+    feeds.action_tokens = { data: new Float32Array(0), shape: [0, actionDim] };
+    feeds.action_noisy = { data: new Float32Array(0), shape: [0] };
+    feeds.domain_id = { data: new BigInt64Array([0n]), shape: [1] };
+  }
+  return feeds;
 }
 
 /** Text K/V of one prompt; `ids` and `positions` are copies, compared on every hit. */
@@ -139,10 +163,10 @@ export class OrtDenoiser implements Denoiser {
           checkTextKv(gen, g, t, ['']);
           const session = await create(g);
           text ??= await create(t);
-          return { session, split: true, graph: gen, actionDim: actionDimOf(g) };
+          return { session, graph: gen, actionDim: actionDimOf(g) };
         }
         const graph = checkGraph(single, manifest.graphs[single], inputs);
-        return { session: await create(graph), split: false, graph: single, actionDim: actionDimOf(graph) };
+        return { session: await create(graph), graph: single, actionDim: actionDimOf(graph) };
       };
       const merged = async (): Promise<Tower> => {
         const name = 'transformer_gen_merged';
@@ -158,7 +182,7 @@ export class OrtDenoiser implements Denoiser {
         for (const i of g.inputs) if (i.name.startsWith('uncond_')) singleFeeds[i.name] = emptyInput(i);
         const session = await create(g);
         text ??= await create(t);
-        return { session, split: true, graph: name, actionDim: actionDimOf(g), singleFeeds };
+        return { session, graph: name, actionDim: actionDimOf(g), singleFeeds };
       };
       const generator = opts.pair === true
         ? await merged()
@@ -201,13 +225,9 @@ export class OrtDenoiser implements Denoiser {
     const [kv, ukv] = await Promise.all([this.#textKv(cond.inputIds, cond.positions), this.#textKv(uncond.inputIds, uncond.positions)]);
     const feeds: Record<string, HostTensor<TensorData>> = {
       ...kv,
-      positions: { data: cond.positions, shape: [3, cond.positions.length / 3] },
+      ...generatorFeeds(cond, tower.actionDim),
       uncond_positions: { data: uncond.positions, shape: [3, uncond.positions.length / 3] },
-      timestep: { data: new Float32Array([cond.timestep]), shape: [1] },
-      vision_latents: cond.visionLatents,
-      vision_noisy: { data: cond.visionNoisy, shape: [T] },
       paired: { data: new BigInt64Array([1n]), shape: [1] },
-      ...this.#noActionRows(),
     };
     for (const [name, t] of Object.entries(ukv)) feeds[`uncond_${name}`] = t;
     const out = await tower.session.run(feeds);
@@ -215,38 +235,14 @@ export class OrtDenoiser implements Denoiser {
     return [{ vision: out.vision_velocity as HostTensor }, { vision: out.uncond_vision_velocity as HostTensor }];
   }
 
-  /** Zero action rows, for a vision-only request through an action graph (nothing for a vision graph). */
-  #noActionRows(): Record<string, HostTensor<TensorData>> {
-    const da = this.#tower.actionDim;
-    if (da === undefined) return {};
-    return {
-      action_tokens: { data: new Float32Array(0), shape: [0, da] },
-      action_noisy: { data: new Float32Array(0), shape: [0] },
-      domain_id: { data: new BigInt64Array([0n]), shape: [1] },
-    };
-  }
-
   async run(inputs: DenoiserInputs): Promise<DenoiserOutputs> {
-    const T = inputs.visionLatents.shape[2];
-    const n = inputs.positions.length / 3;
-    const feeds: Record<string, HostTensor<TensorData>> = {
-      positions: { data: inputs.positions, shape: [3, n] },
-      timestep: { data: new Float32Array([inputs.timestep]), shape: [1] },
-      vision_latents: inputs.visionLatents,
-      vision_noisy: { data: inputs.visionNoisy, shape: [T] },
-    };
     const tower = this.#tower;
-    if (inputs.actions) {
-      if (tower.actionDim === undefined) throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
-      const a = inputs.actions;
-      feeds.action_tokens = a.tokens;
-      feeds.action_noisy = { data: a.noisy, shape: [a.noisy.length] };
-      feeds.domain_id = { data: new BigInt64Array([BigInt(a.domainId)]), shape: [1] };
-    } else {
-      Object.assign(feeds, this.#noActionRows()); // a vision-only request through the action graph: no action rows
+    if (inputs.actions && tower.actionDim === undefined) {
+      throw new ModelManifestError('transformer_action', 'this model has no action graph (action_gen is off in its config)');
     }
+    const feeds = generatorFeeds(inputs, tower.actionDim);
     if (tower.singleFeeds) Object.assign(feeds, tower.singleFeeds);
-    if (tower.split) Object.assign(feeds, await this.#textKv(inputs.inputIds, inputs.positions));
+    if (this.#text) Object.assign(feeds, await this.#textKv(inputs.inputIds, inputs.positions));
     else feeds.input_ids = { data: inputs.inputIds, shape: [inputs.inputIds.length] };
     const out = await tower.session.run(feeds);
     const result: DenoiserOutputs = { vision: out.vision_velocity as HostTensor };
