@@ -37,14 +37,10 @@ export class JobStore {
     this.#jobs.set(job.id, job);
   }
 
-  /** The job, or undefined once its result has expired (even before the next sweep drops it). */
+  /** The job, or undefined once its result has expired: a lookup sweeps first (the timer's sweep may be up to 30 s away). */
   get(id: string): Job | undefined {
-    const job = this.#jobs.get(id);
-    if (job?.retain && job.finishedAt !== undefined && (this.#opts.now ?? Date.now)() - job.finishedAt >= this.#opts.ttlMs) {
-      this.sweep();
-      return undefined;
-    }
-    return job;
+    this.sweep();
+    return this.#jobs.get(id);
   }
 
   /** Called once when a job reaches a terminal state. */
