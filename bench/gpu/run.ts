@@ -25,16 +25,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { leadingColumns } from '../../src/pipeline/index.js';
 import type { Denoiser } from '../../src/pipeline/networks.js';
-import { openOrtModel } from '../../src/engine/ort-runner.js';
-import { OrtDenoiser } from '../../src/engine/ort-denoiser.js';
+import { openOrtModel, warmVaeShapes } from '../../src/engine/ort-runner.js';
+import { generatorFeeds, OrtDenoiser } from '../../src/engine/ort-denoiser.js';
 import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
 import { readManifest, type Manifest } from '../../src/convert/index.js';
-import type { HostTensor, JobSpec, TensorData } from '../../src/shared/index.js';
+import type { JobSpec } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
 import { BENCH_SIZES, type BenchSize } from './real-config.js';
 import { findProfile, meanRun, profiledRuns, profileSummary, type ProfiledRun } from './profile.js';
-import { forwardInputs, randn, TEXT_LEN } from './inputs.js';
+import { forwardInputs, randn, TEXT_LEN, visionTokens } from './inputs.js';
 import { KERNEL_TIME_CHILD, kernelTimeProfiles, parseKernelChild, profileSingleGraph } from './kernel-time.js';
 
 const PUBLISHED = {
@@ -105,7 +105,7 @@ async function timeText2video(
   const stepS = marks.slice(1).map((t, i) => (t - marks[i]) / 1000);
   const peak = mem.peakGB();
   const run: T2vRun = {
-    label, tokens: T * Math.ceil(H / 2) * Math.ceil(W / 2), stepSeconds: stepS[stepS.length - 1], vaeSeconds: r.timings.vae_decode ?? NaN,
+    label, tokens: visionTokens(T, H, W), stepSeconds: stepS[stepS.length - 1], vaeSeconds: r.timings.vae_decode ?? NaN,
     peakGB: peak, frames: r.frames?.frames ?? 0,
   };
   emit({
@@ -263,14 +263,12 @@ async function main(): Promise<void> {
         if (wantT2v) {
           // text2video as served, a few steps at each forward size: the CFG step (cond + uncond, host-side guidance
           // and scheduler included), the VAE decode of the whole clip, and the device-memory peak of the request.
-          // The server decodes its default canvases once at start (warmVaeShapes); the benchmark decodes 2 latent
-          // frames at each size first, so no timed decode pays cuDNN's per-shape algorithm search. Smallest size
-          // first: ONNX Runtime's arenas keep what they grew to, so each peak includes the earlier requests' arenas.
-          const z = model.networks.vae.latentsMean.length;
-          for (const [, T, H, W] of size.forwards) {
-            const t = Math.min(2, T);
-            await model.networks.vae.decode({ data: new Float32Array(z * t * H * W), shape: [1, z, t, H, W] });
-          }
+          // The server decodes its default canvases once at start (warmVaeShapes); the benchmark warms the same way
+          // at its own sizes (2 latent frames each), so no timed decode pays cuDNN's per-shape algorithm search.
+          // Smallest size first: ONNX Runtime's arenas keep what they grew to, so each peak includes the earlier
+          // requests' arenas.
+          const sf = model.vaeSpatialFactor;
+          await warmVaeShapes(model.networks.vae, device, sf, size.forwards.map(([, T, H, W]) => [Math.min(2, T), W * sf, H * sf] as const));
           const bySize = [...size.forwards].sort((a, b) => a[1] * a[2] * a[3] - b[1] * b[2] * b[3]);
           for (const [label, T, H, W] of bySize) {
             if (left() < 90) {
@@ -409,21 +407,9 @@ async function main(): Promise<void> {
     const gprefix = path.join(values.dir!, 'ort-profile-gen');
     const gen = await OrtSession.create(path.join(modelDir, manifest.graphs[genName].file), { device, profilePrefix: gprefix });
     try {
-      const feeds: Record<string, HostTensor<TensorData>> = {
-        ...kv,
-        positions: { data: t2iIn.positions, shape: [3, t2iIn.positions.length / 3] },
-        timestep: { data: new Float32Array([t2iIn.timestep]), shape: [1] },
-        vision_latents: t2iIn.visionLatents,
-        vision_noisy: { data: t2iIn.visionNoisy, shape: [1] },
-      };
+      // as OrtDenoiser feeds it: zero action rows through the action graph
       const da = manifest.graphs[genName].inputs.find((i) => i.name === 'action_tokens')?.dims[1];
-      if (typeof da === 'number') {
-        Object.assign(feeds, {
-          action_tokens: { data: new Float32Array(0), shape: [0, da] },
-          action_noisy: { data: new Float32Array(0), shape: [0] },
-          domain_id: { data: new BigInt64Array([0n]), shape: [1] },
-        });
-      }
+      const feeds = { ...kv, ...generatorFeeds(t2iIn, typeof da === 'number' ? da : undefined) };
       for (let i = 0; i < 4; i++) await gen.run(feeds);
       gen.endProfiling();
     } finally {

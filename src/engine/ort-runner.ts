@@ -27,15 +27,20 @@ export const WARMUP_SPEC: JobSpec = {
  */
 export const GPU_WARMUP_DECODES: readonly (readonly [number, number, number])[] = [[1, 960, 960], [2, 1280, 720]];
 
-/** The start-up VAE decodes for `device` (none on the CPU, which has no per-shape search). */
-export async function warmVaeShapes(vae: VaeCodec, device: DeviceSpec, spatialFactor: number): Promise<number> {
+/**
+ * VAE decodes of zeros at `decodes` ([latent frames, width, height]; default: the start-up ones) for `device`,
+ * none on the CPU, which has no per-shape search. Returns how many ran.
+ */
+export async function warmVaeShapes(
+  vae: VaeCodec, device: DeviceSpec, spatialFactor: number, decodes: readonly (readonly [number, number, number])[] = GPU_WARMUP_DECODES,
+): Promise<number> {
   if (device === 'cpu') return 0;
   const z = vae.latentsMean.length;
-  for (const [t, w, h] of GPU_WARMUP_DECODES) {
+  for (const [t, w, h] of decodes) {
     const shape = [1, z, t, Math.ceil(h / spatialFactor), Math.ceil(w / spatialFactor)];
     await vae.decode({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
   }
-  return GPU_WARMUP_DECODES.length;
+  return decodes.length;
 }
 
 async function readJson<T>(file: string): Promise<T> {
