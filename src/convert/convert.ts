@@ -154,8 +154,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   await rm(path.join(opts.out, MANIFEST_FILE), { force: true });
   const progress = opts.onProgress ?? (() => {});
   const link = opts.link ?? true;
-  const transformerGraphs = opts.transformerGraphs ?? DEFAULT_TRANSFORMER_GRAPH_OPTIONS;
-  const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress, transformerGraphs });
+  const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress, transformerGraphs: opts.transformerGraphs });
   const byFolder: Record<string, Record<string, ManifestGraph>> = {};
   if (!(await stat(path.join(opts.checkpoint, 'transformer')).catch(() => null))) {
     throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');
@@ -192,7 +191,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     converterVersion: CONVERTER_VERSION,
     createdAt: new Date().toISOString(),
     dtype: opts.dtype,
-    transformerGraphs,
+    transformerGraphs: ctx.transformerGraphs,
     source: { checkpoint: path.resolve(opts.checkpoint), files },
     graphs,
     configs,
