@@ -10,6 +10,18 @@ const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
 const MODEL_DIR = resolve('models/tiny');
 
 /**
+ * The library keeps its telemetry off on its own when it sees a CI system's variable (CI=true in most); the
+ * children here run without them, so both cases measure the server's setting and not the CI's.
+ */
+const CI_MARKERS = ['CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'CODEBUILD_BUILD_ID', 'BUILDKITE', 'TEAMCITY_VERSION', 'APPVEYOR', 'BITBUCKET_BUILD_NUMBER'];
+
+function withoutCiMarkers(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of CI_MARKERS) delete out[k];
+  return out;
+}
+
+/**
  * ONNX Runtime's telemetry client (in onnxruntime-node's Linux library) writes mat-debug-<pid>.log and .ses into
  * the temp folder when the first session opens, from the inference worker's thread. The server turns it off
  * unless the operator sets ORT_DISABLE_TELEMETRY.
@@ -18,7 +30,7 @@ async function tempFilesAfterStart(env: Record<string, string>): Promise<string[
   const tmp = await scratch('ort-telemetry');
   try {
     const child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: undefined, TMPDIR: tmp.path, HOST: '127.0.0.1', PORT: '0', MODEL_DIR, LOG_LEVEL: 'info', ...env },
+      env: { ...withoutCiMarkers(process.env), ORT_DISABLE_TELEMETRY: undefined, TMPDIR: tmp.path, HOST: '127.0.0.1', PORT: '0', MODEL_DIR, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
