@@ -5,8 +5,10 @@
  * carried inside it), `chunked` (OrtVae.decode over the chunk graphs: one latent frame per run, caches carried
  * through the host; the output video still accumulates), `streamed` (OrtVae.decodeStream over the chunk
  * graphs: chunks handed over and dropped), `oneshot` (vae_decoder_full over the whole sequence). Loop and
- * chunked memory stay flat apart from the output itself (outputMB); one-shot grows with T.
- * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes loop,chunked,streamed,oneshot]
+ * chunked memory stay flat apart from the output itself (outputMB); one-shot grows with T. What the pipelines
+ * get, RGB bytes, side by side: `bytes-graph` (OrtVae.decodeFrames over vae_decoder_loop_rgb8: the conversion in
+ * the graph, bytes out) and `bytes-host` (the float32 Loop graph, then signedToRgb on the host: converter 0.5.0).
+ * Usage: node dist/bench/vae-memory.js [--frames 2,4,8,16] [--size 256x448] [--modes loop,chunked,streamed,oneshot,bytes-graph,bytes-host]
  *        [--chunk 1 (latent frames per step run)] [--fixture test/fixtures/cosmos3-tiny] [--threads 0]
  */
 import { execFileSync } from 'node:child_process';
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { convertCheckpoint, readManifest } from '../src/convert/index.js';
 import { OrtVae } from '../src/engine/ort-vae.js';
 
-type Mode = 'loop' | 'chunked' | 'streamed' | 'oneshot';
+type Mode = 'loop' | 'chunked' | 'streamed' | 'oneshot' | 'bytes-graph' | 'bytes-host';
 
 interface ChildResult {
   readonly seconds: number;
@@ -29,8 +31,8 @@ interface ChildResult {
 }
 
 async function child(modelDir: string, mode: Mode, T: number, H: number, W: number, threads: number, chunk: number): Promise<ChildResult> {
-  const graphs = mode === 'loop' ? 'loop' : 'chunked';
-  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads, decodeChunk: chunk, graphs });
+  const graphs = mode === 'loop' || mode.startsWith('bytes') ? 'loop' : 'chunked';
+  const vae = await OrtVae.open(modelDir, await readManifest(modelDir), { device: 'cpu', threads, decodeChunk: chunk, graphs, rgb8: mode === 'bytes-graph' });
   const h = H / vae.spatialFactor;
   const w = W / vae.spatialFactor;
   const data = new Float32Array(vae.zDim * T * h * w);
@@ -43,7 +45,8 @@ async function child(modelDir: string, mode: Mode, T: number, H: number, W: numb
   if (mode === 'oneshot') await vae.decodeOneShot({ data: latent.data.slice(0, vae.zDim * h * w), shape: [1, vae.zDim, 1, h, w] }); // open the session
   const openRssMB = process.memoryUsage().rss / 2 ** 20;
   const t0 = performance.now();
-  if (mode === 'chunked' || mode === 'loop') await vae.decode(latent);
+  if (mode.startsWith('bytes')) await vae.decodeFrames(latent);
+  else if (mode === 'chunked' || mode === 'loop') await vae.decode(latent);
   else if (mode === 'streamed') await vae.decodeStream(latent, () => {});
   else await vae.decodeOneShot(latent);
   const seconds = (performance.now() - t0) / 1000;
@@ -58,7 +61,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     options: {
       frames: { type: 'string', default: '2,4,8,16' },
       size: { type: 'string', default: '256x448' },
-      modes: { type: 'string', default: 'loop,chunked,streamed,oneshot' },
+      modes: { type: 'string', default: 'loop,chunked,streamed,oneshot,bytes-graph,bytes-host' },
       fixture: { type: 'string', default: 'test/fixtures/cosmos3-tiny' },
       threads: { type: 'string', default: '0' },
       chunk: { type: 'string', default: '1' },
@@ -84,9 +87,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const res = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim().split('\n').pop()!) as ChildResult;
         const pixelFrames = 4 * (T - 1) + 1;
         process.stdout.write(JSON.stringify({
-          bench: 'vae-memory', device: 'cpu', mode, chunkLatentFrames: mode === 'oneshot' ? T : mode === 'loop' ? 1 : chunk, latentFrames: T, pixelFrames, height: H, width: W, runs: res.runs,
+          bench: 'vae-memory', device: 'cpu', mode, chunkLatentFrames: mode === 'oneshot' ? T : mode === 'loop' || mode.startsWith('bytes') ? 1 : chunk, latentFrames: T, pixelFrames, height: H, width: W, runs: res.runs,
           seconds: +res.seconds.toFixed(2), peakRssMB: Math.round(res.peakRssMB), openRssMB: Math.round(res.openRssMB),
-          outputMB: mode === 'streamed' ? 0 : +((3 * pixelFrames * H * W * 4) / 2 ** 20).toFixed(1),
+          outputMB: mode === 'streamed' ? 0 : +((3 * pixelFrames * H * W * (mode.startsWith('bytes') ? 1 : 4)) / 2 ** 20).toFixed(1),
         }) + '\n');
       }
     }

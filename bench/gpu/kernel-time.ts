@@ -56,9 +56,10 @@ export async function profileSingleGraph(
   });
 }
 
-/** The VAE decoder Loop graph on 3 latent frames (9 video frames) at the decode benchmark's size. */
+/** The VAE decoder Loop graph the server runs (RGB bytes out) on 3 latent frames (9 video frames) at the decode benchmark's size. */
 async function profileVaeLoop(modelDir: string, manifest: Manifest, device: DeviceSpec, prefix: string, H: number, W: number): Promise<NamedProfile> {
-  const vae = await OrtSession.create(path.join(modelDir, manifest.graphs.vae_decoder_loop.file), { device, profilePrefix: prefix });
+  const graph = manifest.graphs.vae_decoder_loop_rgb8 ?? manifest.graphs.vae_decoder_loop;
+  const vae = await OrtSession.create(path.join(modelDir, graph.file), { device, profilePrefix: prefix });
   try {
     const latent = { data: randn(48 * 3 * H * W, 5), shape: [1, 48, 3, H, W] };
     for (let i = 0; i < 2; i++) await vae.run({ latent });
@@ -67,7 +68,7 @@ async function profileVaeLoop(modelDir: string, manifest: Manifest, device: Devi
     await vae.release();
   }
   const runs = await profiledRuns(await findProfile(prefix));
-  return { what: `VAE decoder loop, 3 latent frames ${W * 16}×${H * 16}`, run: runs[runs.length - 1] };
+  return { what: `VAE decoder loop${manifest.graphs.vae_decoder_loop_rgb8 ? ' (RGB bytes out)' : ''}, 3 latent frames ${W * 16}×${H * 16}`, run: runs[runs.length - 1] };
 }
 
 /** What the child process measures: the single graph at the big forward and at text2image 720p, and the VAE Loop. */

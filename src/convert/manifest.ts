@@ -10,9 +10,10 @@ import { ModelManifestError } from '../shared/index.js';
  * (RotaryEmbedding, QuickGelu, SkipSimplifiedLayerNormalization), K/V joined before the head repeat, float16
  * text K/V in 16-bit models, QuickGelu for the VAE's SiLU, transformer_gen_pair (both guidance passes in one run).
  * 0.5.0: transformer_gen_merged (the served generator with guidance pairing in an If, one copy of the weights)
- * replaces transformer_gen_pair.
+ * replaces transformer_gen_pair. 0.6.0: vae_encoder_loop_rgb8 and vae_decoder_loop_rgb8 (RGB bytes in and out,
+ * converted in the graph).
  */
-export const CONVERTER_VERSION = '0.5.0';
+export const CONVERTER_VERSION = '0.6.0';
 export const MANIFEST_FILE = 'manifest.json';
 
 const IoSchema = z.object({

@@ -38,7 +38,8 @@ export async function warmVaeShapes(
   const z = vae.latentsMean.length;
   for (const [t, w, h] of decodes) {
     const shape = [1, z, t, Math.ceil(h / spatialFactor), Math.ceil(w / spatialFactor)];
-    await vae.decode({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
+    const latent = { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape };
+    await (vae.decodeFrames ? vae.decodeFrames(latent) : vae.decode(latent)); // the graph the pipelines run
   }
   return decodes.length;
 }

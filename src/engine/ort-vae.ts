@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { ModelManifestError, type HostTensor, type TensorData } from '../shared/index.js';
+import { ModelManifestError, type HostTensor, type RgbFrames, type TensorData } from '../shared/index.js';
 import { readConfig, VaeConfigSchema, vaeDims, type Manifest, type ManifestGraph, type VaeGraphName } from '../convert/index.js';
+import { rgbToSigned, signedToRgb } from '../pipeline/latents/index.js';
 import type { VaeCallOptions, VaeCodec } from '../pipeline/networks.js';
 import { OrtSession, type DeviceSpec } from './ort/index.js';
 
@@ -12,6 +13,8 @@ import { OrtSession, type DeviceSpec } from './ort/index.js';
  * before only have the chunk graphs (`vae_*_first`, `vae_*_step`): then each chunk is a run that hands its
  * `cache_out.*` tensors to the next as `cache_in.*` through the host (chunk lengths can be raised there).
  * Either way memory is bounded by one chunk and its caches, not by the video; only the output accumulates.
+ * The pipelines call encodeFrames/decodeFrames: with the `*_loop_rgb8` graphs (converter 0.6.0 on) the frames
+ * cross the binding as RGB bytes and the conversion to and from [-1, 1] runs in the graph; otherwise on the host.
  */
 
 type Feeds = Record<string, HostTensor<TensorData>>;
@@ -32,6 +35,11 @@ export interface OrtVaeOptions {
    * sizes above apply to 'chunked' only; the Loop graphs run the reference's chunks.
    */
   readonly graphs?: VaeGraphs;
+  /**
+   * encodeFrames/decodeFrames through the `*_loop_rgb8` graphs (default: with the Loop graphs, when the manifest
+   * has them); false converts on the host and runs the float32 graphs (tests, benchmarks).
+   */
+  readonly rgb8?: boolean;
 }
 
 export type VaeGraphs = 'loop' | 'chunked';
@@ -48,6 +56,7 @@ export interface VaeRunStats {
 }
 
 const LOOP_GRAPHS = ['vae_encoder_loop', 'vae_decoder_loop'] as const;
+const RGB8_GRAPHS = ['vae_encoder_loop_rgb8', 'vae_decoder_loop_rgb8'] as const;
 const CHUNK_GRAPHS = ['vae_encoder_first', 'vae_encoder_step', 'vae_decoder_first', 'vae_decoder_step'] as const;
 const CACHE_IN = 'cache_in.';
 const CACHE_OUT = 'cache_out.';
@@ -108,9 +117,12 @@ export class OrtVae implements VaeCodec {
   #stats: VaeRunStats;
   /** Which graphs encode and decode run. */
   readonly graphs: VaeGraphs;
+  /** Whether encodeFrames/decodeFrames run the `*_loop_rgb8` graphs (else: host conversion + encode/decode). */
+  readonly rgb8: boolean;
 
   private constructor(modelDir: string, manifest: Manifest, opts: OrtVaeOptions, cfg: { mean: number[]; std: number[]; z: number; sf: number; tf: number }) {
     this.graphs = graphsFor(manifest, opts);
+    this.rgb8 = this.graphs === 'loop' && (opts.rgb8 ?? RGB8_GRAPHS.every((n) => manifest.graphs[n]));
     this.#stats = { graphs: this.graphs, runs: 0, chunks: 0, peakCacheBytes: 0 };
     this.#modelDir = modelDir;
     this.#manifest = manifest;
@@ -122,15 +134,19 @@ export class OrtVae implements VaeCodec {
     this.temporalFactor = cfg.tf;
   }
 
-  /** Open the two Loop graphs, or the four chunk graphs (the whole-sequence ones open on first use). */
+  /**
+   * Open the two Loop graphs the pipelines run (the rgb8 pair, else the float32 pair), or the four chunk graphs;
+   * the others open on first use.
+   */
   static async open(modelDir: string, manifest: Manifest, opts: OrtVaeOptions): Promise<OrtVae> {
     const cfgFile = path.join(modelDir, 'vae', 'config.json');
     const cfg = await readConfig(cfgFile, VaeConfigSchema);
     const dims = vaeDims(cfg, cfgFile);
     const loop = graphsFor(manifest, opts) === 'loop';
     if (loop) {
-      for (const name of LOOP_GRAPHS) graphOf(manifest, name);
+      for (const name of opts.rgb8 ? RGB8_GRAPHS : LOOP_GRAPHS) graphOf(manifest, name);
     } else {
+      if (opts.rgb8) throw new RangeError('OrtVae: rgb8 needs the Loop graphs');
       checkCachePair(manifest, 'vae_encoder_first', 'vae_encoder_step');
       checkCachePair(manifest, 'vae_decoder_first', 'vae_decoder_step');
     }
@@ -139,7 +155,7 @@ export class OrtVae implements VaeCodec {
     }
     const vae = new OrtVae(modelDir, manifest, opts, { mean: cfg.latents_mean, std: cfg.latents_std, z: cfg.z_dim, sf: dims.spatialFactor, tf: dims.temporalFactor });
     try {
-      for (const name of loop ? LOOP_GRAPHS : CHUNK_GRAPHS) await vae.#session(name);
+      for (const name of !loop ? CHUNK_GRAPHS : vae.rgb8 ? RGB8_GRAPHS : LOOP_GRAPHS) await vae.#session(name);
     } catch (err) {
       await vae.release();
       throw err;
@@ -163,6 +179,11 @@ export class OrtVae implements VaeCodec {
   #checkPixels(pixels: HostTensor): number {
     const [b, c, F, H, W] = pixels.shape;
     if (pixels.shape.length !== 5 || b !== 1 || c !== 3) throw new RangeError(`pixels: expected [1, 3, F, H, W], got [${pixels.shape.join(', ')}]`);
+    return this.#latentFrames(F, H, W);
+  }
+
+  /** Latent frames of an F×H×W video; throws unless F = 4k+1 and H, W are positive multiples of 16. */
+  #latentFrames(F: number, H: number, W: number): number {
     const tf = this.temporalFactor;
     if (F < 1 || (F - 1) % tf !== 0) throw new RangeError(`pixels: F = ${F} frames; the VAE encodes F = ${tf}k+1 frames (1, ${tf + 1}, ${2 * tf + 1}, ...)`);
     const sf = this.spatialFactor;
@@ -205,11 +226,30 @@ export class OrtVae implements VaeCodec {
   }
 
   /** One run of a Loop graph over the whole sequence (`chunks` causal chunks inside). */
-  async #loop(name: (typeof LOOP_GRAPHS)[number], input: string, x: HostTensor, output: string, chunks: number, signal?: AbortSignal): Promise<HostTensor> {
+  async #loop<T extends TensorData = Float32Array>(name: (typeof LOOP_GRAPHS | typeof RGB8_GRAPHS)[number], input: string, x: HostTensor<TensorData>, output: string, chunks: number,
+    signal?: AbortSignal): Promise<HostTensor<T>> {
     signal?.throwIfAborted();
     const out = await (await this.#session(name)).run({ [input]: x });
     this.#stats = { graphs: 'loop', runs: 1, chunks, peakCacheBytes: 0 };
-    return out[output] as HostTensor;
+    return out[output] as HostTensor<T>;
+  }
+
+  /** RGB frames → raw posterior mean, as encode(rgbToSigned(frames)); the conversion runs in the rgb8 graph. */
+  async encodeFrames(frames: RgbFrames, options: VaeCallOptions = {}): Promise<HostTensor> {
+    const { frames: F, height: H, width: W, data } = frames;
+    if (data.length !== F * H * W * 3) throw new RangeError(`frames: ${data.length} bytes for ${F}×${H}×${W}×3`);
+    if (!this.rgb8) return this.encode(rgbToSigned(frames), options);
+    const T = this.#latentFrames(F, H, W);
+    return this.#loop('vae_encoder_loop_rgb8', 'frames', { data, shape: [F, H, W, 3] }, 'mu', T, options.signal);
+  }
+
+  /** Raw latent → RGB frames, as signedToRgb(decode(latent)); the conversion runs in the rgb8 graph. */
+  async decodeFrames(latent: HostTensor, options: VaeCallOptions = {}): Promise<RgbFrames> {
+    if (!this.rgb8) return signedToRgb(await this.decode(latent, options));
+    this.#checkLatent(latent);
+    const out = await this.#loop<Uint8Array>('vae_decoder_loop_rgb8', 'latent', latent, 'frames', latent.shape[2], options.signal);
+    const [frames, height, width] = out.shape;
+    return { data: out.data, frames, height, width };
   }
 
   /** pixels [1, 3, F, H, W] in [-1, 1], F = 4k+1 → raw posterior mean [1, z, k+1, H/16, W/16]. */

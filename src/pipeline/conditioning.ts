@@ -23,13 +23,14 @@ export function noisyFrames(latentFrames: number, cleanFrames: number): Float32A
 
 /** RGB frames → normalised latent [1, C, T, h, w] (the VAE sees [-1, 1] pixels [1, 3, F, H, W]). */
 export async function encodeFrames(vae: VaeCodec, frames: RgbFrames, signal?: AbortSignal): Promise<HostTensor> {
-  const raw = await vae.encode(rgbToSigned(frames), { signal });
+  const raw = vae.encodeFrames ? await vae.encodeFrames(frames, { signal }) : await vae.encode(rgbToSigned(frames), { signal });
   return normaliseLatents(raw, vae.latentsMean, vae.latentsStd);
 }
 
 /** Normalised latent → RGB uint8 frames. */
 export async function decodeLatents(vae: VaeCodec, z: HostTensor, signal?: AbortSignal): Promise<RgbFrames> {
-  return signedToRgb(await vae.decode(denormaliseLatents(z, vae.latentsMean, vae.latentsStd), { signal }));
+  const raw = denormaliseLatents(z, vae.latentsMean, vae.latentsStd);
+  return vae.decodeFrames ? vae.decodeFrames(raw, { signal }) : signedToRgb(await vae.decode(raw, { signal }));
 }
 
 /**

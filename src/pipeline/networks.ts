@@ -1,4 +1,4 @@
-import type { HostTensor } from '../shared/index.js';
+import type { HostTensor, RgbFrames } from '../shared/index.js';
 
 /**
  * The networks a mode pipeline drives. The engine implements them over ONNX Runtime sessions (see
@@ -56,6 +56,10 @@ export interface VaeCodec {
   encode(pixels: HostTensor, options?: VaeCallOptions): Promise<HostTensor>;
   /** raw latent [1, z, T, h, w] → pixels [1, 3, 4(T−1)+1, 16h, 16w] clamped to [-1, 1]. */
   decode(latent: HostTensor, options?: VaeCallOptions): Promise<HostTensor>;
+  /** encode(rgbToSigned(frames)), where the implementation converts faster (on the device). */
+  encodeFrames?(frames: RgbFrames, options?: VaeCallOptions): Promise<HostTensor>;
+  /** signedToRgb(decode(latent)), where the implementation converts faster (on the device). */
+  decodeFrames?(latent: HostTensor, options?: VaeCallOptions): Promise<RgbFrames>;
   /** Per-channel latent normalisation from vae/config.json. */
   readonly latentsMean: Float32Array;
   readonly latentsStd: Float32Array;

@@ -29,7 +29,7 @@ describe('bench:gpu --tiny', () => {
         ['transformer_gen_action, text2image 720p (920 vision tokens, text K/V fed), as served', false],
         ['transformer, text2image 720p (920 vision tokens), fused single graph', true],
         ['transformer, tiny 17f (30 vision tokens), fused single graph', true],
-        ['VAE decoder loop, 3 latent frames 96×64', true],
+        ['VAE decoder loop (RGB bytes out), 3 latent frames 96×64', true],
       ]);
       for (const p of profile.filter((x) => !x.profile.startsWith('VAE'))) {
         expect(p.nodes).toBeGreaterThan(50);

@@ -1,7 +1,7 @@
 import { relL2, type HostTensor } from '../../shared/index.js';
 import type { Manifest } from '../../convert/index.js';
 import { OrtVae } from '../../engine/ort-vae.js';
-import { denormaliseLatents, normaliseLatents } from '../../pipeline/latents/index.js';
+import { denormaliseLatents, normaliseLatents, rgbToSigned, signedToRgb } from '../../pipeline/latents/index.js';
 import type { GoldenCase } from './fixture.js';
 import type { CaseResult } from './transformer-case.js';
 
@@ -19,7 +19,7 @@ function leadingChannels(x: HostTensor, n: number): Float32Array {
 /**
  * Run a vae_* case through our chunked VAE graphs: encode `encode_in` → `encode_mean` (and the mean half of
  * `encode_moments`), normalised with the pipeline's float32 formula → `encode_normalized`; decode
- * `decode_in_raw` → `decode_out`. Also checks the pipeline normalisation itself on the reference tensors.
+ * `decode_in_raw` → `decode_out`; the RGB-byte graphs where the model has them. Also checks the pipeline normalisation itself on the reference tensors.
  */
 export async function runVaeCase(c: GoldenCase, modelDir: string, manifest: Manifest, tolerance: number, opts: VaeCaseOptions = {}): Promise<CaseResult[]> {
   const vae = await OrtVae.open(modelDir, manifest, { device: 'cpu' });
@@ -42,6 +42,13 @@ export async function runVaeCase(c: GoldenCase, modelDir: string, manifest: Mani
     if (c.has('encode_moments')) push('encode_moments[:z]', mu.data, leadingChannels(await c.f32('encode_moments'), vae.zDim));
     push('encode_normalized', normaliseLatents(mu, mean, std).data, refNorm.data);
     push('decode_out', (await vae.decode(refRaw)).data, refOut.data);
+    if (vae.rgb8) {
+      // the graphs the server runs: bytes out against the reference's pixels as bytes; bytes in against the
+      // float32 graph on the same bytes (the reference has no byte input)
+      push('decode_out as RGB bytes (vae_decoder_loop_rgb8)', (await vae.decodeFrames(refRaw)).data, signedToRgb(refOut).data);
+      const bytes = signedToRgb(pixels);
+      push('encode_mean from RGB bytes (vae_encoder_loop_rgb8) vs the float32 graph', (await vae.encodeFrames(bytes)).data, (await vae.encode(rgbToSigned(bytes))).data);
+    }
 
     if (opts.oneShot) {
       push('encode_mean (one-shot)', (await vae.encodeOneShot(pixels)).data, refMean.data);

@@ -11,13 +11,14 @@ import { vaeDims, vaeWeightSpecs } from './vae-specs.js';
 
 export { vaeDims, vaeWeightSpecs, type VaeDims } from './vae-specs.js';
 export type { ChunkMode } from './vae-layers.js';
-export { buildVaeDecoderLoopGraph, buildVaeEncoderLoopGraph } from './vae-loop.js';
+export { buildVaeDecoderLoopGraph, buildVaeEncoderLoopGraph, type VaeLoopIo } from './vae-loop.js';
 
 /**
  * The Wan2.2 VAE as ONNX graphs (docs/graphs.md, "VAE graphs"): Loop graphs that run the whole causal chunked
  * sequence in one session run (encoder: frame 0, then chunks of 4 frames; decoder: one latent frame at a time)
  * with the caches as Loop state (vae-loop.ts), chunk graphs for the same running with every temporal layer's
- * cache as explicit graph I/O (models converted before 0.2.0, tests), plus whole-sequence graphs. Graph I/O is float32; the compute
+ * cache as explicit graph I/O (models converted before 0.2.0, tests), plus whole-sequence graphs. Graph I/O is float32
+ * (the `*_loop_rgb8` Loop graphs, which the server runs, take and return RGB bytes instead); the compute
  * dtype is chosen at conversion, casts sit inside.
  */
 
@@ -27,6 +28,7 @@ export const VAE_GRAPHS = [
   'vae_encoder_first', 'vae_encoder_step', 'vae_encoder_full',
   'vae_decoder_first', 'vae_decoder_step', 'vae_decoder_full',
   'vae_encoder_loop', 'vae_decoder_loop',
+  'vae_encoder_loop_rgb8', 'vae_decoder_loop_rgb8',
 ] as const;
 export type VaeGraphName = (typeof VAE_GRAPHS)[number];
 
@@ -70,8 +72,11 @@ export function buildVaeDecoderGraph(cfg: VaeConfig, weights: WeightTable, dtype
 
 /** Build one of the VAE graphs by name. */
 export function buildVaeGraph(name: VaeGraphName, cfg: VaeConfig, weights: WeightTable, dtype: ComputeDtype): GraphBuilder {
-  const [, part, mode] = name.split('_') as [string, 'encoder' | 'decoder', ChunkMode | 'loop'];
-  if (mode === 'loop') return part === 'encoder' ? buildVaeEncoderLoopGraph(cfg, weights, dtype) : buildVaeDecoderLoopGraph(cfg, weights, dtype);
+  const [, part, mode, io] = name.split('_') as [string, 'encoder' | 'decoder', ChunkMode | 'loop', 'rgb8' | undefined];
+  if (mode === 'loop') {
+    const build = part === 'encoder' ? buildVaeEncoderLoopGraph : buildVaeDecoderLoopGraph;
+    return build(cfg, weights, dtype, io ?? 'float32');
+  }
   return part === 'encoder' ? buildVaeEncoderGraph(cfg, weights, dtype, mode) : buildVaeDecoderGraph(cfg, weights, dtype, mode);
 }
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { convertCheckpoint, decodeModel, type Manifest } from '../../../src/convert/index.js';
 import { listCases, openCase } from '../../../src/cli/verify/fixture.js';
 import { OrtVae } from '../../../src/engine/ort-vae.js';
-import { relL2, type HostTensor } from '../../../src/shared/index.js';
+import { relL2, type HostTensor, type RgbFrames } from '../../../src/shared/index.js';
+import { rgbToSigned, signedToRgb } from '../../../src/pipeline/latents/index.js';
 import { noise } from '../../support/tensors.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
@@ -108,6 +109,62 @@ describe('VAE Loop graphs (vae_encoder_loop, vae_decoder_loop)', () => {
   // unrounded there: the Loop decoder stacks its pixels in the compute dtype (exact where convolutions run in it,
   // as on CUDA), so the chunk graphs' pixels are compared rounded; the encoder differs at float16 precision,
   // as chunked and whole-sequence float16 do on the CPU (float32: bit for bit, above).
+  it('has RGB-byte variants (the graphs the server runs): frames [F, H, W, 3] uint8 in or out', async () => {
+    expect(manifest.graphs.vae_decoder_loop_rgb8.inputs).toEqual(manifest.graphs.vae_decoder_loop.inputs);
+    expect(manifest.graphs.vae_decoder_loop_rgb8.outputs).toEqual([{ name: 'frames', dtype: 'uint8', dims: ['frames', 'latent_h*16', 'latent_w*16', 3] }]);
+    expect(manifest.graphs.vae_encoder_loop_rgb8.inputs).toEqual([{ name: 'frames', dtype: 'uint8', dims: ['frames', 'height', 'width', 3] }]);
+    expect(manifest.graphs.vae_encoder_loop_rgb8.outputs).toEqual(manifest.graphs.vae_encoder_loop.outputs);
+    expect(loop.rgb8).toBe(true);
+    expect(chunked.rgb8).toBe(false);
+  });
+
+  it('decodeFrames through vae_decoder_loop_rgb8 equals signedToRgb of the float32 decode, byte for byte (1, 2 and 5 latent frames)', async () => {
+    for (const [T, seed] of [[1, 11], [2, 12], [5, 13]]) {
+      // scaled up so that the pixels cover the clamp at both ends as well as the inside
+      const latent = noise([1, 48, T, 2, 3], seed);
+      for (let i = 0; i < latent.data.length; i++) latent.data[i] *= 40;
+      const bytes = await loop.decodeFrames(latent);
+      expect(loop.lastRun).toEqual({ graphs: 'loop', runs: 1, chunks: T, peakCacheBytes: 0 });
+      const ref = signedToRgb(await loop.decode(latent));
+      expect({ frames: bytes.frames, height: bytes.height, width: bytes.width }).toEqual({ frames: 4 * (T - 1) + 1, height: 32, width: 48 });
+      expect(bytes.data).toBeInstanceOf(Uint8Array);
+      const differing = bytes.data.filter((b, i) => b !== ref.data[i]).length;
+      expect(differing, `T = ${T}`).toBe(0);
+      if (T === 5) {
+        const values = new Set(bytes.data);
+        expect(values.has(0) && values.has(255) && values.size > 100, `${values.size} distinct values`).toBe(true);
+      }
+    }
+  });
+
+  it('encodeFrames through vae_encoder_loop_rgb8 equals the float32 encode of rgbToSigned (1, 5 and 13 frames)', async () => {
+    for (const [F, seed] of [[1, 14], [5, 15], [13, 16]]) {
+      const frames: RgbFrames = { data: signedToRgb(noise([1, 3, F, 32, 48], seed)).data, frames: F, height: 32, width: 48 };
+      const got = await loop.encodeFrames(frames);
+      expect(loop.lastRun).toEqual({ graphs: 'loop', runs: 1, chunks: 1 + (F - 1) / 4, peakCacheBytes: 0 });
+      const ref = await loop.encode(rgbToSigned(frames));
+      expect(got.shape).toEqual(ref.shape);
+      expect(relL2(got.data, ref.data), `F = ${F}`).toBeLessThan(1e-7);
+    }
+  });
+
+  it('without the RGB-byte graphs (rgb8: false, or the chunk graphs) encodeFrames/decodeFrames convert on the host to the same result', async () => {
+    const host = await OrtVae.open(out, manifest, { device: 'cpu', threads: 1, rgb8: false });
+    try {
+      expect(host.rgb8).toBe(false);
+      const latent = noise([1, 48, 2, 2, 3], 17);
+      const want = await loop.decodeFrames(latent);
+      expect((await host.decodeFrames(latent)).data).toEqual(want.data);
+      expect(signedToRgb(await chunked.decode(latent)).data.filter((b, i) => Math.abs(b - want.data[i]) > 1)).toHaveLength(0);
+      const frames: RgbFrames = { data: want.data, frames: want.frames, height: want.height, width: want.width };
+      expect(relL2((await host.encodeFrames(frames)).data, (await loop.encodeFrames(frames)).data)).toBeLessThan(1e-7);
+      await expect(loop.encodeFrames({ ...frames, frames: 4, data: frames.data.subarray(0, 4 * 32 * 48 * 3) })).rejects.toThrow(/4k\+1/);
+      await expect(loop.encodeFrames({ ...frames, data: frames.data.subarray(1) })).rejects.toThrow(/bytes/);
+    } finally {
+      await host.release();
+    }
+  });
+
   it('runs in float16 with the caches carried in the compute dtype', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-vae-loop-f16-'));
     try {
@@ -117,6 +174,7 @@ describe('VAE Loop graphs (vae_encoder_loop, vae_decoder_loop)', () => {
       try {
         const latent = noise([1, 48, 3, 2, 3], 9);
         expect(relL2((await a.decode(latent)).data, roundF16((await b.decode(latent)).data)), 'decode').toBeLessThan(1e-5);
+        expect((await a.decodeFrames(latent)).data, 'RGB bytes in the graph').toEqual(signedToRgb(await a.decode(latent)).data);
         const pixels = noise([1, 3, 9, 32, 48], 10);
         expect(relL2((await a.encode(pixels)).data, (await b.encode(pixels)).data), 'encode').toBeLessThan(1e-3);
       } finally {

@@ -34,7 +34,11 @@ describe('VAE graphs against the golden vae_* cases', () => {
     expect(step.inputs.find((i) => i.name === 'cache_in.decoder.conv_in')).toEqual({ name: 'cache_in.decoder.conv_in', dtype: 'float32', dims: [1, 48, 2, 'latent_h', 'latent_w'] });
     expect(step.inputs[0]).toEqual({ name: 'latent', dtype: 'float32', dims: [1, 48, 'chunk_latent_frames', 'latent_h', 'latent_w'] });
     expect(manifest.graphs.vae_encoder_step.inputs.find((i) => i.name === 'cache_in.encoder.down_blocks.1.downsampler.time_conv')?.dims).toEqual([1, 12, 1, 'height/8', 'width/8']);
-    for (const g of VAE_GRAPHS) for (const io of [...manifest.graphs[g].inputs, ...manifest.graphs[g].outputs]) expect(io.dtype).toBe('float32');
+    // float32 I/O, but the frames of the RGB-byte graphs
+    for (const g of VAE_GRAPHS) {
+      for (const io of [...manifest.graphs[g].inputs, ...manifest.graphs[g].outputs]) expect(io.dtype, `${g} ${io.name}`).toBe(io.name === 'frames' && g.endsWith('_rgb8') ? 'uint8' : 'float32');
+    }
+    expect(Object.keys(manifest.graphs).filter((g) => g.startsWith('vae_')).sort()).toEqual([...VAE_GRAPHS].sort());
   });
 
   it('matches every vae_* case within 1e-4, Loop graphs (the default) and whole-sequence', async () => {
