@@ -39,7 +39,7 @@ export async function decodeLatents(vae: VaeCodec, z: HostTensor, signal?: Abort
  */
 export function mixCleanFrames(noise: Float32Array, shape: readonly number[], noisy: Float32Array, clean?: HostTensor): HostTensor {
   const [, channels, frames, h, w] = shape;
-  const out = Float32Array.from(noise);
+  const out = noise.slice();
   const plane = h * w;
   for (let t = 0; t < frames; t++) {
     if (noisy[t] !== 0) continue;
@@ -73,7 +73,7 @@ export function padActions(rows: readonly (readonly number[])[], chunk: number, 
 export function mixCleanActions(noise: Float32Array, noisy: Float32Array, clean: Float32Array | undefined, actionDim: number, rawDim: number): HostTensor {
   const steps = noisy.length;
   assert(noise.length === steps * actionDim, 'action noise [A, actionDim]');
-  const out = Float32Array.from(noise);
+  const out = noise.slice();
   for (let r = 0; r < steps; r++) {
     if (noisy[r] === 0) {
       assert(clean !== undefined, 'clean actions for a conditioning step');

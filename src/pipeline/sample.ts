@@ -75,11 +75,11 @@ export async function sample(denoiser: Denoiser, inputs: SampleInputs, hooks: Sa
     actions: actions && a ? { tokens: tensor(a, actions.latents.shape), noisy: actions.noisy, domainId: actions.domainId } : undefined,
   });
   const velocities = (out: DenoiserOutputs): { v: Float32Array; av?: Float32Array } => {
-    const v = Float32Array.from(out.vision.data);
+    const v = out.vision.data.slice(); // the masking below writes; slice() copies without from()'s iteration
     zeroCleanFrames(v, visionNoisy, channels);
     if (!actions) return { v };
     if (!out.action) throw new Error('denoiser returned no action velocity although actions were given');
-    const av = Float32Array.from(out.action.data);
+    const av = out.action.data.slice();
     zeroCleanRows(av, actions.noisy, actionDim);
     zeroColumnsFrom(av, actionDim, actions.rawDim);
     return { v, av };

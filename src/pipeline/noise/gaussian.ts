@@ -50,5 +50,5 @@ export class LegacyRandomState {
 
 /** Round float64 values to float32 (round to nearest even, numpy's `astype(float32)`). */
 export function toFloat32(values: Float64Array): Float32Array {
-  return Float32Array.from(values);
+  return new Float32Array(values); // element-wise conversion, without from()'s iteration
 }
