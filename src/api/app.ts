@@ -62,6 +62,9 @@ function packageVersion(): string {
   }
 }
 
+/** How long past the shutdown grace period close() may take (the running jobs stop at their next step). */
+export const CLOSE_MARGIN_MS = 30_000;
+
 /**
  * The HTTP app: validation, routes, queue and result store wired to the given pool. Starts nothing: call
  * `listen()` (or `inject()`); `close()` stops admission, drains or cancels jobs within the shutdown grace
@@ -87,6 +90,11 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
     // running jobs can be polled, new jobs get 503 C3S_ERR_SHUTTING_DOWN; Fastify's own closing reply would
     // answer every route with a bare 503 instead
     return503OnClosing: false,
+    // Fastify (avvio) bounds each hook by pluginTimeout, 10 s by default: the preClose drain below waits up to
+    // the shutdown grace period (then for the cancelled jobs' next step), so a longer drain made close() reject
+    // with AVV_ERR_READY_TIMEOUT, cut the grace short and crashed the process. The bound is serve's own
+    // force-exit margin.
+    pluginTimeout: Math.max(10_000, config.shutdownGraceMs + CLOSE_MARGIN_MS),
   }) as unknown as FastifyInstance;
   // JSON only: the default text/plain parser would hand a string body to validation (400) instead of a 415
   app.removeContentTypeParser('text/plain');

@@ -1,5 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
-import { buildApp } from '../api/index.js';
+import { buildApp, CLOSE_MARGIN_MS } from '../api/index.js';
 import { loadConfig, type ServerConfig } from '../config/index.js';
 import { checkCudaProvisioning } from '../engine/index.js';
 import { WorkerPool } from '../jobs/index.js';
@@ -81,9 +81,16 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
     const force = setTimeout(() => {
       log.error('shutdown took too long: exiting');
       process.exit(code === 0 ? 1 : code);
-    }, config.shutdownGraceMs + 30_000);
+    }, config.shutdownGraceMs + CLOSE_MARGIN_MS);
     force.unref();
-    closing = app.close().then(() => clearTimeout(force));
+    closing = app.close().then(
+      () => clearTimeout(force),
+      (err: unknown) => {
+        clearTimeout(force);
+        log.error({ err }, 'shutdown failed');
+        exitCode = exitCode === 0 ? 1 : exitCode;
+      },
+    );
     return closing;
   };
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as const);
