@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Job, QueueObserver } from '../jobs/index.js';
 import type { JobProgress } from '../shared/index.js';
 
@@ -14,7 +14,8 @@ export interface MetricsSources {
 
 /**
  * The server's Prometheus metrics in their own registry (one per app, so several apps can live in one process).
- * Names are prefixed c3s_.
+ * Names are prefixed c3s_; prom-client's default process and Node.js metrics (process_*, nodejs_*: memory,
+ * CPU, open file descriptors, event-loop lag, GC) keep their standard names.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -25,10 +26,12 @@ export class Metrics {
   readonly jobs: Counter<'mode' | 'state'>;
   readonly failures: Counter<'code'>;
   readonly workerEvents: Counter<'event'>;
+  readonly cancellations: Counter<'mode' | 'reason'>;
   readonly #lastStep = new WeakMap<Job, { step: number; at: number }>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'c3s_queue_depth', help: 'Jobs waiting for a worker', registers, collect() { this.set(sources.queueDepth()); } });
     new Gauge({ name: 'c3s_jobs_in_flight', help: 'Jobs running (media + worker)', registers, collect() { this.set(sources.inFlight()); } });
     new Gauge({ name: 'c3s_workers_ready', help: 'Inference workers loaded and warmed up', registers, collect() { this.set(sources.workersReady()); } });
@@ -51,6 +54,12 @@ export class Metrics {
     this.stepDuration = new Histogram({ name: 'c3s_step_duration_seconds', help: 'Denoising step duration by mode', labelNames: ['mode'], buckets: STEP_BUCKETS, registers });
     this.jobs = new Counter({ name: 'c3s_jobs_total', help: 'Finished jobs by mode and final state', labelNames: ['mode', 'state'], registers });
     this.failures = new Counter({ name: 'c3s_job_failures_total', help: 'Failed jobs by error code', labelNames: ['code'], registers });
+    this.cancellations = new Counter({
+      name: 'c3s_job_cancellations_total',
+      help: 'Cancelled jobs by why: request (DELETE /v1/jobs/:id), disconnect (the /predict client went away), shutdown',
+      labelNames: ['mode', 'reason'],
+      registers,
+    });
     this.workerEvents = new Counter({ name: 'c3s_worker_events_total', help: 'Worker crashes, restarts and readiness', labelNames: ['event'], registers });
   }
 
@@ -73,6 +82,7 @@ export class Metrics {
         this.jobs.inc({ mode: job.spec.mode, state: job.state });
         this.requestDuration.observe({ mode: job.spec.mode, state: job.state }, ((job.finishedAt ?? now()) - job.createdAt) / 1000);
         if (job.state === 'failed') this.failures.inc({ code: (job.error as { code?: string } | undefined)?.code ?? 'C3S_ERR_INTERNAL' });
+        if (job.state === 'cancelled') this.cancellations.inc({ mode: job.spec.mode, reason: job.stopReason === 'cancelled' ? 'request' : job.stopReason ?? 'request' });
       },
     };
   }

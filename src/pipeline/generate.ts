@@ -122,7 +122,7 @@ export async function generate(ctx: PipelineContext, plan: GenerationPlan): Prom
   // 6. Decode (or echo the conditioning), 7. typed result.
   let frames = plan.echoFrames;
   if (!frames) {
-    progress('vae_decode');
+    progress('vae_decode', schedule.timesteps.length, schedule.timesteps.length); // every sampling step is done
     frames = await timed('vae_decode', () => decodeLatents(networks.vae, result.vision, hooks.signal));
   }
   const out: { frames: RgbFrames; actions?: number[][]; timings: Record<string, number> } = { frames, timings };

@@ -122,6 +122,24 @@ describe('async jobs', () => {
     expect(after).toContain('c3s_queue_depth 0');
     expect(after).toContain('c3s_jobs_in_flight 0');
     expect(after).toContain('c3s_workers_ready 1');
+    // the process metrics of prom-client, under their standard names
+    for (const name of ['process_resident_memory_bytes', 'process_open_fds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(after).toMatch(new RegExp(`^${name} \\d`, 'm'));
+    }
+  });
+
+  it('counts cancellations by reason: a DELETE is "request"', async () => {
+    const series = 'c3s_job_cancellations_total{mode="text2video",reason="request"}';
+    const count = async () => {
+      const line = (await s.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const before = await count();
+    const id = await submit(s, short({ prompt: LONG }));
+    await until(s, id, 'running');
+    await s.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
+    await until(s, id, 'cancelled');
+    expect(await count()).toBe(before + 1);
   });
 });
 

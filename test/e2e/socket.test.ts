@@ -85,5 +85,6 @@ describe('client disconnect', () => {
     expect(Date.now() - t0).toBeLessThan(2_000); // the abandoned job alone would take 4 s
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/c3s_jobs_total\{mode="text2video",state="cancelled"\} [1-9]/);
+    expect(metrics).toMatch(/c3s_job_cancellations_total\{mode="text2video",reason="disconnect"\} [1-9]/);
   });
 });

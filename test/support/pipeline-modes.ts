@@ -26,6 +26,10 @@ export function expectStepProgress(progress: JobProgress[], steps: number): void
   expect(progress.filter((p) => p.stage === 'sampling').map((p) => [p.step, p.totalSteps])).toEqual(
     Array.from({ length: steps + 1 }, (_, i) => [i, steps]),
   );
+  // never backwards: the stages after sampling keep its count
+  const after = progress.slice(progress.findLastIndex((p) => p.stage === 'sampling') + 1);
+  for (const p of after) expect([p.stage, p.step, p.totalSteps]).toEqual([p.stage, steps, steps]);
+  for (let i = 1; i < progress.length; i++) expect(progress[i].step).toBeGreaterThanOrEqual(progress[i - 1].step);
 }
 
 /** Same seed ⇒ identical output; another seed ⇒ different output. */
