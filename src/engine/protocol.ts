@@ -17,7 +17,8 @@ export type FromWorker =
 
 /**
  * workerData of every inference worker. `cancel` is a SharedArrayBuffer of CANCEL_FLAG_BYTES: slot CANCEL_SLOT
- * holds the run number (1, 2, … in the order runs were posted to this worker) that main wants stopped.
+ * holds the run number (1, 2, … in the order runs were posted to this worker) that main wants stopped; slot
+ * NATIVE_CALLS_SLOT the worker's calls into ONNX Runtime in progress (main must not terminate it then).
  */
 export interface WorkerInit {
   /** File URL of a module exporting `createRunner: CreateRunner` (engine/runner.ts). */
@@ -29,8 +30,10 @@ export interface WorkerInit {
   readonly runnerOptions?: Readonly<Record<string, unknown>>;
 }
 
-export const CANCEL_FLAG_BYTES = 4;
+export const CANCEL_FLAG_BYTES = 8;
 export const CANCEL_SLOT = 0;
+/** Slot of the same buffer: the worker's native calls in progress (engine/native-calls.ts). */
+export const NATIVE_CALLS_SLOT = 1;
 
 /** The ArrayBuffer behind a typed array when it can be moved (whole, not shared, not Node's Buffer pool); else undefined. */
 export function transferableBuffer(view: ArrayBufferView | undefined): ArrayBuffer | undefined {

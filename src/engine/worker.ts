@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobCancelledError, toWireError, type ConditioningInput, type JobProgress, type JobSpec } from '../shared/index.js';
-import { CANCEL_SLOT, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { setNativeCallGuard, shareNativeCallCount } from './native-calls.js';
+import { CANCEL_SLOT, NATIVE_CALLS_SLOT, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 import type { CreateRunner, JobRunner } from './runner.js';
 
 /**
@@ -15,6 +16,7 @@ if (parentPort === null) throw new Error('engine/worker.ts must run as a worker 
 const port = parentPort;
 const init = workerData as WorkerInit;
 const cancelFlag = new Int32Array(init.cancel);
+shareNativeCallCount(cancelFlag, NATIVE_CALLS_SLOT);
 
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
@@ -42,6 +44,11 @@ async function runJob(jobId: string, spec: JobSpec, input: ConditioningInput, ru
   };
   const poll = setInterval(check, CANCEL_POLL_MS);
   poll.unref();
+  // a cancelled job starts no further ONNX Runtime run: it stops at the next one, not only at the next step
+  setNativeCallGuard(() => {
+    check();
+    controller.signal.throwIfAborted();
+  });
   try {
     check();
     controller.signal.throwIfAborted();
@@ -60,6 +67,7 @@ async function runJob(jobId: string, spec: JobSpec, input: ConditioningInput, ru
     post({ type: 'error', jobId, error });
   } finally {
     clearInterval(poll);
+    setNativeCallGuard(undefined);
   }
 }
 

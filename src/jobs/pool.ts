@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../config/index.js';
-import { CANCEL_FLAG_BYTES, CANCEL_SLOT, disableOrtTelemetry, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
+import { CANCEL_FLAG_BYTES, CANCEL_SLOT, NATIVE_CALLS_SLOT, disableOrtTelemetry, lockNativeCalls, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
 import {
   ShuttingDownError,
   WorkerCrashedError,
@@ -20,8 +20,14 @@ import {
  * The worker pool, main side: one worker_threads worker per device, each owning its runner. A job borrows an idle
  * worker, gets progress messages, and is stopped between steps through the worker's shared cancel flag. A worker
  * that dies fails its job (WorkerCrashedError, 500) and is restarted with backoff; one that ignores a cancel for
- * `cancelGraceMs` is terminated and restarted.
+ * `cancelGraceMs` is terminated and restarted — but never while it is inside an ONNX Runtime call (the binding
+ * then aborts the whole process): the pool waits for the call to return, checking every NATIVE_WAIT_POLL_MS, and
+ * terminates only once it has locked the worker out of further calls (engine/native-calls.ts). A cancelled job
+ * stops before its next ONNX Runtime run in any case.
  */
+
+/** How often a termination waiting for a worker's native call checks again. */
+const NATIVE_WAIT_POLL_MS = 250;
 
 export interface PoolOptions {
   readonly devices: readonly string[];
@@ -102,6 +108,8 @@ interface Slot {
   restartTimer?: NodeJS.Timeout;
   /** Set while a worker is being replaced on purpose (cancel grace ran out). */
   terminating?: unknown;
+  /** A wait for the worker's native call was logged (once per wait). */
+  nativeWaitLogged?: boolean;
 }
 
 interface Waiter {
@@ -205,7 +213,16 @@ export class WorkerPool implements PoolHandle {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         const shutdown: ToWorker = { type: 'shutdown' };
         worker.postMessage(shutdown);
-        const timer = setTimeout(() => void worker.terminate(), graceMs);
+        let timer: NodeJS.Timeout | undefined;
+        const expire = (): void => {
+          if (!this.#lockForTermination(slot, 'closing: waiting for its ONNX Runtime call to return before terminating it')) {
+            timer = setTimeout(expire, NATIVE_WAIT_POLL_MS);
+            timer.unref();
+          } else {
+            void worker.terminate();
+          }
+        };
+        timer = setTimeout(expire, graceMs);
         timer.unref();
         await exited;
         clearTimeout(timer);
@@ -222,6 +239,8 @@ export class WorkerPool implements PoolHandle {
       ...(this.#opts.runnerOptions ? { runnerOptions: this.#opts.runnerOptions } : {}),
     };
     Atomics.store(slot.cancel, CANCEL_SLOT, 0);
+    Atomics.store(slot.cancel, NATIVE_CALLS_SLOT, 0); // a worker that died inside a call left its count
+    slot.nativeWaitLogged = false;
     slot.runCount = 0;
     slot.state = 'starting';
     slot.lastError = undefined;
@@ -229,10 +248,17 @@ export class WorkerPool implements PoolHandle {
     disableOrtTelemetry(); // in the native environment, which the worker's ONNX Runtime reads
     const worker = new Worker(this.#opts.workerFile ?? defaultWorkerFile(), { workerData: init, name: `c3s-${slot.device}` });
     slot.worker = worker;
-    slot.startTimer = setTimeout(() => {
+    const startExpired = (): void => {
+      if (slot.worker !== worker) return;
+      if (!this.#lockForTermination(slot, 'not ready in time: waiting for its ONNX Runtime call to return before terminating it')) {
+        slot.startTimer = setTimeout(startExpired, NATIVE_WAIT_POLL_MS);
+        slot.startTimer.unref();
+        return;
+      }
       slot.lastError = new Error(`not ready within ${this.#opts.startupTimeoutMs ?? 1_200_000} ms`);
       void worker.terminate();
-    }, this.#opts.startupTimeoutMs ?? 1_200_000);
+    };
+    slot.startTimer = setTimeout(startExpired, this.#opts.startupTimeoutMs ?? 1_200_000);
     slot.startTimer.unref();
     worker.on('message', (msg: FromWorker) => this.#onMessage(slot, worker, msg));
     worker.on('error', (err) => {
@@ -295,13 +321,32 @@ export class WorkerPool implements PoolHandle {
     if (slot.current !== running) return;
     Atomics.store(slot.cancel, CANCEL_SLOT, running.runNumber);
     const grace = this.#opts.cancelGraceMs ?? 60_000;
-    running.cancelTimer = setTimeout(() => {
+    const expire = (): void => {
       if (slot.current !== running || slot.worker === undefined) return;
+      if (!this.#lockForTermination(slot, 'cancelled run is inside an ONNX Runtime call, which cannot be interrupted: it stops when the call returns', running.jobId)) {
+        running.cancelTimer = setTimeout(expire, NATIVE_WAIT_POLL_MS);
+        running.cancelTimer.unref();
+        return;
+      }
       this.#log.warn({ jobId: running.jobId, device: slot.device, graceMs: grace }, 'cancelled run did not stop: terminating its worker');
       slot.terminating = running.hooks.signal.reason;
       void slot.worker.terminate();
-    }, grace);
+    };
+    running.cancelTimer = setTimeout(expire, grace);
     running.cancelTimer.unref();
+  }
+
+  /**
+   * Lock the slot's worker out of native calls so that it can be terminated; false (and `why` logged once per
+   * wait) while it is inside one, when terminating it would abort the process.
+   */
+  #lockForTermination(slot: Slot, why: string, jobId?: string): boolean {
+    if (lockNativeCalls(slot.cancel, NATIVE_CALLS_SLOT)) return true;
+    if (!slot.nativeWaitLogged) {
+      this.#log.warn({ device: slot.device, ...(jobId ? { jobId } : {}) }, why);
+      slot.nativeWaitLogged = true;
+    }
+    return false;
   }
 
   #onExit(slot: Slot, worker: Worker, code: number): void {

@@ -74,6 +74,36 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('never terminates a worker inside a native call (the binding would abort the process): the run stops when the call returns', async () => {
+    const warnings: string[] = [];
+    const logger = { info() {}, debug() {}, error() {}, warn: (_: unknown, msg?: string) => void warnings.push(msg ?? ''), child() { return logger; } };
+    const p = pool({ cancelGraceMs: 50, logger });
+    const events: string[] = [];
+    p.onWorkerEvent((e) => events.push(e.type));
+    await p.start();
+    try {
+      const controller = new AbortController();
+      let last = -1;
+      const run = p.run('native', spec('x [native=1200] [at=1] [steps=50] [ms=5]'), {}, { signal: controller.signal, onProgress: (pr) => (last = pr.step) });
+      while (last < 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 100)); // inside the 1.2 s call now
+      const t0 = performance.now();
+      controller.abort(new Error('cancelled'));
+      await expect(run).rejects.toThrow('cancelled');
+      const waited = performance.now() - t0;
+      expect(waited).toBeGreaterThan(600); // past the 50 ms grace: it waited for the call
+      expect(last).toBeLessThanOrEqual(1); // stopped at the first check after the call
+      expect(warnings.some((w) => w.includes('inside an ONNX Runtime call'))).toBe(true);
+      expect(warnings.some((w) => w.includes('terminating'))).toBe(false);
+      // the same worker takes the next job: it was neither terminated nor restarted
+      await expect(p.run('after', spec('x'), {}, { signal: new AbortController().signal, onProgress() {} })).resolves.toBeDefined();
+      expect(events).not.toContain('restart');
+      expect(events).not.toContain('crash');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('start() rejects with C3S_ERR_WORKER_START when the runner cannot warm up, or does not exist', async () => {
     const bad = pool({ runnerOptions: { failWarmup: true } });
     await expect(bad.start()).rejects.toMatchObject({ code: 'C3S_ERR_WORKER_START', message: expect.stringContaining('fake warmup failure') });

@@ -6,6 +6,8 @@
 //   [crash=exit|throw] at step [at=N] (default 1): process.exit(3) in the thread, or an uncaught exception
 //   [fail=CODE]      at step [at=N]: throw a catalogue error with that code (unknown codes: a plain Error)
 //   [deaf]           never report progress (so never sees a cancel) and block for [ms] × [steps]
+//   [native=N]       at step [at=N] (default 1): block N ms counted as a native call (engine/native-calls.ts), as an
+//                    ONNX Runtime run is: the pool must not terminate the thread meanwhile
 // Options: { stepMs, warmupMs, failWarmup, width, height } (frames are width × height, default 16 × 16).
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -50,6 +52,10 @@ export async function createRunner({ modelDir, device, options = {} }) {
         hooks.onProgress({ stage: 'sampling', step: 0, totalSteps: steps });
         for (let step = 1; step <= steps; step++) {
           block(ms);
+          if (step === at && d.native !== undefined) {
+            const { nativeCall } = await import('../../dist/src/engine/native-calls.js');
+            await nativeCall(async () => block(Number(d.native)));
+          }
           if (step === at && d.crash === 'exit') process.exit(3);
           if (step === at && d.crash === 'throw') {
             setImmediate(() => {

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { HostTensor, TensorData } from '../../shared/index.js';
 import { disableOrtTelemetry } from './telemetry.js';
+import { nativeCall } from '../native-calls.js';
 
 /** Where a session runs: 'cpu' or 'cuda:<n>'. */
 export type DeviceSpec = 'cpu' | `cuda:${number}`;
@@ -73,14 +74,14 @@ export class OrtSession {
     const providers: ort.InferenceSession.ExecutionProviderConfig[] = opts.device === 'cpu'
       ? ['cpu']
       : [{ name: 'cuda', deviceId: Number(opts.device.slice(5)) }];
-    const session = await ort.InferenceSession.create(modelFile, {
+    const session = await nativeCall(() => ort.InferenceSession.create(modelFile, {
       executionProviders: providers,
       graphOptimizationLevel: opts.graphOptimization ?? 'all',
       intraOpNumThreads: opts.threads ?? 0,
       // C3S_ORT_LOG_LEVEL=1 shows node placement (e.g. nodes that fell back to the CPU provider)
       logSeverityLevel: logLevel(),
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
-    });
+    }));
     return new OrtSession(session);
   }
 
@@ -93,7 +94,7 @@ export class OrtSession {
       if (!this.inputNames.includes(name)) throw new TypeError(`OrtSession.run: '${name}' is not an input of this graph`);
       ortFeeds[name] = new ort.Tensor(ortType(t.data), t.data as never, t.shape as number[]);
     }
-    const out = await this.#session.run(ortFeeds);
+    const out = await nativeCall(() => this.#session.run(ortFeeds));
     const result: Record<string, HostTensor<TensorData>> = {};
     for (const [name, t] of Object.entries(out)) {
       result[name] = { data: t.data as TensorData, shape: [...t.dims] };
@@ -108,6 +109,6 @@ export class OrtSession {
   }
 
   async release(): Promise<void> {
-    await this.#session.release();
+    await nativeCall(() => this.#session.release());
   }
 }
