@@ -8,9 +8,10 @@ export interface ParseActionsOptions {
 }
 
 const DEFAULT_MAX_ROWS = 100_000;
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
- * Parse an action file: JSON, a plain 2-D array [T][D] of finite numbers, T ≥ 1, D ≥ 1, every row the same
+ * Parse an action file: JSON, a plain 2-D array [T][D] of finite numbers (in float32's range), T ≥ 1, D ≥ 1, every row the same
  * width. This is exactly what cosmos-framework accepts (`torch.tensor(json.loads(text))`, then the last dim must
  * equal the domain's raw action dim); objects such as {"action": ...} are not accepted there, so not here either.
  * Not JSON → InputUnreadableError; wrong shape or values → InvalidFieldError; both name `field` (400).
@@ -45,6 +46,10 @@ export function parseActions(input: Uint8Array | string, field: string, options:
       const x: unknown = row[d];
       if (typeof x !== 'number' || !Number.isFinite(x)) {
         throw invalid(`values must be finite numbers: [${t}][${d}] is ${describe(x)}`);
+      }
+      if (!Number.isFinite(Math.fround(x))) {
+        // the model reads float32: 1e300 would become Infinity there, and NaN frames or actions come out
+        throw invalid(`values must fit in float32 (|x| ≤ ${FLOAT32_MAX}): [${t}][${d}] is ${x}`);
       }
     }
     rows[t] = row as number[];

@@ -5,7 +5,8 @@ import { InputUnreadableError, InvalidFieldError } from '../../src/shared/index.
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('parseActions', () => {
-  it('parses a [T][D] array of finite numbers', () => {
+  it('parses a [T][D] array of finite numbers (float32\'s largest included)', () => {
+    expect(parseActions('[[3.4028234663852886e38, -3.4028234663852886e38]]', 'action_path')).toEqual([[3.4028234663852886e38, -3.4028234663852886e38]]);
     expect(parseActions(enc('[[0.1, -2, 3e-3], [4, 5, 6]]'), 'action_path')).toEqual([
       [0.1, -2, 0.003],
       [4, 5, 6],
@@ -39,6 +40,7 @@ describe('parseActions', () => {
     ['[[1, "2"]]', /\[0\]\[1\] is string/],
     ['[[1, null]]', /\[0\]\[1\] is null/],
     ['[[1, 1e999]]', /\[0\]\[1\] is Infinity/],
+    ['[[1, -1e300]]', /fit in float32 .*\[0\]\[1\] is -1e\+300/],
     ['[[[1, 2]]]', /\[0\]\[0\] is an array/],
   ])('%s → 400 InvalidFieldError', (json, rule) => {
     let err: unknown;

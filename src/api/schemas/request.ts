@@ -46,6 +46,13 @@ export const FPS_MAX = 240;
  * would fail at the very end with a 500 (ffmpeg refuses the durations). 0.001 keeps a 100× margin.
  */
 export const FPS_MIN = 0.001;
+/**
+ * The contract says only shift > 0. The schedule σ' = shift·σ / (1 + (shift − 1)·σ) in float32 stops being
+ * strictly decreasing near σ = 1 from shift ≈ 1e4 (100 steps): the solver then returns NaN. 1000 keeps a 10×
+ * margin; 0.001 mirrors it (checked down to 1e-6).
+ */
+export const SHIFT_MIN = 0.001;
+export const SHIFT_MAX = 1000;
 
 /** The largest num_frames a tier accepts (its limit, after rounding up to 4k+1). */
 export function maxRequestFrames(resolution: Resolution): number {
@@ -54,7 +61,7 @@ export function maxRequestFrames(resolution: Resolution): number {
 
 const common = {
   prompt: nonEmpty('What to generate; long prompts are truncated by tokens, not rejected.'),
-  negative_prompt: text('Negative prompt for classifier-free guidance (mode default when absent).').optional(),
+  negative_prompt: text('Negative prompt for classifier-free guidance ("" when absent, in every mode).').optional(),
   fps: z
     .number({ error: typed('a number') })
     .min(FPS_MIN, { error: `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}` })
@@ -69,7 +76,8 @@ const common = {
     .max(GUIDANCE_RANGE[1], { error: `must be in ${GUIDANCE_RANGE[0]}..${GUIDANCE_RANGE[1]}` })
     .describe('Classifier-free guidance scale; 1 skips the unconditional pass.')
     .optional(),
-  shift: z.number({ error: typed('a number') }).gt(0, { error: 'must be > 0' }).describe('Flow shift of the sigma schedule.').optional(),
+  shift: z.number({ error: typed('a number') }).gte(SHIFT_MIN, { error: `must be between ${SHIFT_MIN} and ${SHIFT_MAX}` })
+    .lte(SHIFT_MAX, { error: `must be between ${SHIFT_MIN} and ${SHIFT_MAX}` }).describe(`Flow shift of the sigma schedule, ${SHIFT_MIN}..${SHIFT_MAX}.`).optional(),
 };
 
 const vision = {
