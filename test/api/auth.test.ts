@@ -33,7 +33,7 @@ describe('auth', () => {
   it('with API_KEY, every route but health needs the key (401 otherwise)', async () => {
     const app = await startValidationApp({ apiKey: 'k-123' });
     try {
-      for (const [method, url] of [['POST', '/predict'], ['POST', '/v1/jobs'], ['GET', '/v1/jobs/x'], ['DELETE', '/v1/jobs/x'], ['GET', '/metrics'], ['GET', '/docs/json'], ['GET', '/nope']] as const) {
+      for (const [method, url] of [['POST', '/predict'], ['POST', '/environments/production/predict'], ['POST', '/v1/jobs'], ['GET', '/v1/jobs/x'], ['DELETE', '/v1/jobs/x'], ['GET', '/metrics'], ['GET', '/docs/json'], ['GET', '/nope']] as const) {
         const res = await app.inject({ method, url, payload: method === 'POST' ? {} : undefined });
         expect(res.statusCode, `${method} ${url}`).toBe(401);
         expect(res.json().error.code).toBe('C3S_ERR_UNAUTHORIZED');

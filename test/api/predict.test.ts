@@ -90,6 +90,20 @@ describe('seeds', () => {
     expect(a.json().data).toBe(b.json().data);
     expect(a.json().name).not.toBe(b.json().name);
   });
+
+  it("answers at the hosted endpoint's path too (/environments/<name>/predict), validation included", async () => {
+    const req = { model_mode: 'text2image', prompt: 'same', seed: 1234, num_steps: 1 };
+    const direct = await predict(req);
+    for (const env of ['production', 'development']) {
+      const res = await s.app.inject({ method: 'POST', url: `/environments/${env}/predict`, payload: req });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['x-cosmos3-seed']).toBe('1234');
+      expect(res.json().data).toBe(direct.json().data);
+    }
+    const bad = await s.app.inject({ method: 'POST', url: '/environments/production/predict', payload: { prompt: 'x', shift: 0 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('shift');
+  });
 });
 
 describe('URL inputs reach only public addresses unless ALLOW_PRIVATE_URLS', () => {

@@ -27,26 +27,34 @@ export async function awaitJob(app: FastifyInstance, job: Job, reply: FastifyRep
   }
 }
 
-/** POST /predict: the hosted endpoint's contract; blocks until the job is done. */
+/**
+ * POST /predict: the hosted endpoint's contract; blocks until the job is done. Also served at the hosted
+ * endpoint's own path, /environments/<name>/predict (any name: one deployment here), so that a client built for
+ * it only changes its host and key.
+ */
 export async function predictRoutes(app: FastifyInstance): Promise<void> {
-  app.withTypeProvider<ZodTypeProvider>().post(
-    '/predict',
-    {
-      schema: {
-        tags: ['predict'],
-        summary: 'Run one request and wait for its result (drop-in for the hosted endpoint)',
-        body: PREDICT_BODY,
-        response: { 200: PREDICT_RESPONSE, '4xx': ERROR_BODY, '5xx': ERROR_BODY },
+  const route = (url: string, summary: string): void => {
+    app.withTypeProvider<ZodTypeProvider>().post(
+      url,
+      {
+        schema: {
+          tags: ['predict'],
+          summary,
+          body: PREDICT_BODY,
+          response: { 200: PREDICT_RESPONSE, '4xx': ERROR_BODY, '5xx': ERROR_BODY },
+        },
       },
-    },
-    async (request, reply) => {
-      assertReady(app);
-      const spec = toJobSpec(request.body, app.drawSeed);
-      const job = app.jobQueue.submit(spec, { retain: false, log: request.log });
-      reply.header(SEED_HEADER, String(spec.seed));
-      await awaitJob(app, job, reply);
-      if (job.state !== 'succeeded') throw job.error;
-      return predictBody(job);
-    },
-  );
+      async (request, reply) => {
+        assertReady(app);
+        const spec = toJobSpec(request.body, app.drawSeed);
+        const job = app.jobQueue.submit(spec, { retain: false, log: request.log });
+        reply.header(SEED_HEADER, String(spec.seed));
+        await awaitJob(app, job, reply);
+        if (job.state !== 'succeeded') throw job.error;
+        return predictBody(job);
+      },
+    );
+  };
+  route('/predict', 'Run one request and wait for its result (drop-in for the hosted endpoint)');
+  route('/environments/:environment/predict', 'The same as /predict, at the hosted endpoint\'s path (the environment name is ignored)');
 }
