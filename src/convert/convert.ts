@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
@@ -211,11 +211,23 @@ async function checkServable(checkpoint: string): Promise<void> {
   for (const rel of ['vae/config.json', 'scheduler/scheduler_config.json', 'text_tokenizer/tokenizer.json']) {
     if (!(await has(rel))) missing.push(rel);
   }
-  if (!(await has('text_tokenizer/chat_template.jinja')) && !(await has('text_tokenizer/tokenizer_config.json'))) {
-    missing.push('text_tokenizer/chat_template.jinja (or tokenizer_config.json with its chat_template)');
+  if (!(await has('text_tokenizer/chat_template.jinja')) && !(await configHasChatTemplate(path.join(checkpoint, 'text_tokenizer/tokenizer_config.json')))) {
+    missing.push('text_tokenizer/chat_template.jinja (or a chat_template in tokenizer_config.json)');
   }
   if (missing.length > 0) {
     throw new CheckpointConfigError(checkpoint, `lacks ${missing.join(', ')}, which the server reads (download the whole diffusers-layout repository)`);
+  }
+}
+
+/** Whether tokenizer_config.json exists and holds a `chat_template` string (what the server's tokenizer reads). */
+async function configHasChatTemplate(file: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return false;
+  try {
+    const t = (JSON.parse(text) as { chat_template?: unknown }).chat_template;
+    return typeof t === 'string' && t.length > 0;
+  } catch {
+    return false;
   }
 }
 

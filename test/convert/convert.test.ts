@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { convertCheckpoint, readManifest, SafetensorsReader, writeSafetensors } from '../../src/convert/index.js';
@@ -102,6 +102,14 @@ describe('convertCheckpoint', () => {
     const out = path.join(dir, 'never');
     await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false }))
       .rejects.toThrow(/lacks scheduler\/scheduler_config\.json, text_tokenizer\/tokenizer\.json, which the server reads/);
+    await expect(stat(out)).rejects.toThrow();
+    // a tokenizer_config.json without a chat_template is no template (the server's tokenizer would refuse it)
+    await cp(path.join(FIXTURE, 'scheduler'), path.join(ckpt, 'scheduler'), { recursive: true });
+    await cp(path.join(FIXTURE, 'text_tokenizer', 'tokenizer.json'), path.join(ckpt, 'text_tokenizer', 'tokenizer.json'));
+    await rm(path.join(ckpt, 'text_tokenizer', 'chat_template.jinja'));
+    await writeFile(path.join(ckpt, 'text_tokenizer', 'tokenizer_config.json'), JSON.stringify({ model_max_length: 1024 }));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false }))
+      .rejects.toThrow(/lacks text_tokenizer\/chat_template\.jinja \(or a chat_template in tokenizer_config\.json\)/);
     await expect(stat(out)).rejects.toThrow();
   });
 
