@@ -90,6 +90,10 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
     // running jobs can be polled, new jobs get 503 C3S_ERR_SHUTTING_DOWN; Fastify's own closing reply would
     // answer every route with a bare 503 instead
     return503OnClosing: false,
+    // "__proto__" and "constructor.prototype" keys are unknown fields like any other: dropped (secure-json-parse
+    // removes them), where Fastify's default refused the body as "not valid JSON"
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
     // Fastify (avvio) bounds each hook by pluginTimeout, 10 s by default: the preClose drain below waits up to
     // the shutdown grace period (then for the cancelled jobs' next step), so a longer drain made close() reject
     // with AVV_ERR_READY_TIMEOUT, cut the grace short and crashed the process. The bound is serve's own

@@ -91,6 +91,13 @@ describe('seeds', () => {
     expect(a.json().name).not.toBe(b.json().name);
   });
 
+  it('"__proto__" and "constructor.prototype" keys are dropped like any unknown field', async () => {
+    const payload = '{"model_mode":"text2image","prompt":"p","seed":3,"num_steps":1,"__proto__":{"x":1},"constructor":{"prototype":{"y":1}}}';
+    const res = await s.app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it("answers at the hosted endpoint's path too (/environments/<name>/predict), validation included", async () => {
     const req = { model_mode: 'text2image', prompt: 'same', seed: 1234, num_steps: 1 };
     const direct = await predict(req);
