@@ -46,7 +46,7 @@ export async function decodeImage(input: string | Uint8Array, field: string, opt
     const what =
       format !== undefined && !IMAGE_FORMATS.includes(format)
         ? `image format '${format}' is not accepted (${IMAGE_FORMATS.join(', ')})`
-        : 'not a readable image';
+        : `not a readable image (an image file is needed: ${IMAGE_FORMATS.join(', ')})`;
     throw withField(new InputUnreadableError(field, what, { cause: err }), field);
   }
 }

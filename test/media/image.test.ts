@@ -80,6 +80,9 @@ describe('decodeImage', () => {
       expect(err).toMatchObject({ statusCode: 400, code: 'C3S_ERR_INPUT_UNREADABLE', field: 'vision_path' });
       expect((err as Error).message).toMatch(/^vision_path: /);
     }
+    // what to send instead is in the message (a video here is the usual mistake)
+    const err = await decodeImage(Buffer.from('definitely not an image'), 'vision_path').catch((e: unknown) => e);
+    expect((err as Error).message).toBe('vision_path: not a readable image (an image file is needed: jpeg, png, webp, gif, tiff, heif)');
   });
 
   it('refuses images above the pixel limit', async () => {
