@@ -74,9 +74,14 @@ export async function sample(denoiser: Denoiser, inputs: SampleInputs, hooks: Sa
     positions: text.positions,
     actions: actions && a ? { tokens: tensor(a, actions.latents.shape), noisy: actions.noisy, domainId: actions.domainId } : undefined,
   });
+  const hasCleanFrames = visionNoisy.some((n) => n === 0);
   const velocities = (out: DenoiserOutputs): { v: Float32Array; av?: Float32Array } => {
-    const v = out.vision.data.slice(); // the masking below writes; slice() copies without from()'s iteration
-    zeroCleanFrames(v, visionNoisy, channels);
+    // masked on a copy (the output is read-only here); nothing to mask when every frame is generated
+    let v = out.vision.data;
+    if (hasCleanFrames) {
+      v = v.slice();
+      zeroCleanFrames(v, visionNoisy, channels);
+    }
     if (!actions) return { v };
     if (!out.action) throw new Error('denoiser returned no action velocity although actions were given');
     const av = out.action.data.slice();
