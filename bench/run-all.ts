@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BENCHES: [string, string[]][] = [
   ['pipeline-stages.js', []],
+  ['sampler-host.js', []],
   ['encode-mp4.js', []],
   ['vae-memory.js', []],
   ['http-roundtrip.js', []],
