@@ -6,7 +6,7 @@
  *
  * ORT reads the variable with getenv. A worker thread's `process.env` is its own copy, invisible to native
  * code, so this must run on the main thread before the inference workers start (the pool does); session.ts
- * runs it too, for sessions opened on the main thread (convert --verify, benchmarks).
+ * runs it too, for sessions opened on the main thread (verify, benchmarks).
  */
 export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   env.ORT_DISABLE_TELEMETRY ??= '1';
