@@ -39,7 +39,7 @@ export function jobStatus(job: Job, queue: JobQueue, now: number, bodyLimitBytes
     timings: {
       queued_s: ((job.startedAt ?? job.finishedAt ?? now) - job.createdAt) / 1000,
       running_s: job.startedAt === undefined ? null : ((job.finishedAt ?? now) - job.startedAt) / 1000,
-      stages: { ...(job.output?.timings ?? {}) },
+      stages: { ...(job.output?.timings ?? job.stageTimings ?? {}) },
     },
     error: job.error && job.state !== 'succeeded' ? errorReply(job.error, { bodyLimitBytes }).body.error : null,
   };

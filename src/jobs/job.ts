@@ -42,6 +42,8 @@ export class Job {
   progress?: JobProgress;
   output?: JobOutput;
   error?: Error;
+  /** Seconds per stage so far (run-job fills it as it goes, so a job that stopped early still shows where its time went). */
+  stageTimings?: Readonly<Record<string, number>>;
   stopReason?: StopReason;
   readonly #listeners = new Set<(event: JobEvent) => void>();
   readonly #done: Promise<void>;

@@ -8,6 +8,7 @@ import {
   withField,
   type ConditioningInput,
   type JobSpec,
+  type PipelineResult,
   type RgbFrames,
 } from '../shared/index.js';
 import type { JobOutput } from './job.js';
@@ -72,6 +73,7 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
 
   return async (job, { signal, onProgress }) => {
     const timings: Record<string, number> = {};
+    job.stageTimings = timings;
     const cleanups: (() => Promise<void>)[] = [];
     const fetchOpts = {
       inputRoots: deps.inputRoots,
@@ -122,8 +124,12 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       signal.throwIfAborted();
 
       t0 = performance.now();
-      const result = await deps.pool.run(job.id, spec, input, { signal, onProgress });
-      timings.run_s = (performance.now() - t0) / 1000;
+      let result: PipelineResult;
+      try {
+        result = await deps.pool.run(job.id, spec, input, { signal, onProgress });
+      } finally {
+        timings.run_s = (performance.now() - t0) / 1000; // also for a run that was stopped or failed
+      }
       for (const [stage, seconds] of Object.entries(result.timings)) timings[`worker_${stage}_s`] = seconds;
       signal.throwIfAborted();
 
