@@ -5,8 +5,7 @@ import { JobNotFinishedError, JobNotFoundError } from '../../shared/index.js';
 import { jobStatus, predictBody } from '../present.js';
 import { JOB_PARAMS, PREDICT_BODY } from '../schemas/request.js';
 import { ERROR_BODY, JOB_CREATED, JOB_STATUS, PREDICT_RESPONSE } from '../schemas/response.js';
-import { toJobSpec } from '../to-job.js';
-import { SEED_HEADER, assertReady } from './predict.js';
+import { SEED_HEADER, submitRequest } from './predict.js';
 import { streamJobEvents } from './job-events.js';
 
 /** The async job API: submit, status, result, cancel, and a Server-Sent Events stream of progress. */
@@ -30,10 +29,8 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      assertReady(app);
-      const spec = toJobSpec(request.body, app.drawSeed);
-      const job = app.jobQueue.submit(spec, { retain: true, log: request.log });
-      reply.header(SEED_HEADER, String(spec.seed)).header('location', `/v1/jobs/${job.id}`);
+      const job = submitRequest(app, request.body, request, reply, true);
+      reply.header('location', `/v1/jobs/${job.id}`);
       return reply.code(202).send({ id: job.id, state: job.state, queue_position: app.jobQueue.position(job) });
     },
   );

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Job } from '../../jobs/index.js';
 import { NotReadyError } from '../../shared/index.js';
 import { predictBody } from '../present.js';
-import { PREDICT_BODY } from '../schemas/request.js';
+import { PREDICT_BODY, type PredictBody } from '../schemas/request.js';
 import { ERROR_BODY, PREDICT_RESPONSE } from '../schemas/response.js';
 import { toJobSpec } from '../to-job.js';
 
@@ -12,6 +12,18 @@ export const SEED_HEADER = 'x-cosmos3-seed';
 /** 503 until the workers are loaded and warmed up (the queue refuses on its own while shutting down). */
 export function assertReady(app: FastifyInstance): void {
   if (!app.pool.started) throw new NotReadyError();
+}
+
+/**
+ * A request body → a queued job (refused while not ready, or when the queue is full or closing); the drawn or
+ * given seed goes out in the x-cosmos3-seed header. `retain`: kept for /v1/jobs polling after it ends.
+ */
+export function submitRequest(app: FastifyInstance, body: PredictBody, request: FastifyRequest, reply: FastifyReply, retain: boolean): Job {
+  assertReady(app);
+  const spec = toJobSpec(body, app.drawSeed);
+  const job = app.jobQueue.submit(spec, { retain, log: request.log });
+  reply.header(SEED_HEADER, String(spec.seed));
+  return job;
 }
 
 /** Wait for a job; a client that goes away first cancels it (it stops at its next step). */
@@ -45,10 +57,7 @@ export async function predictRoutes(app: FastifyInstance): Promise<void> {
         },
       },
       async (request, reply) => {
-        assertReady(app);
-        const spec = toJobSpec(request.body, app.drawSeed);
-        const job = app.jobQueue.submit(spec, { retain: false, log: request.log });
-        reply.header(SEED_HEADER, String(spec.seed));
+        const job = submitRequest(app, request.body, request, reply, false);
         await awaitJob(app, job, reply);
         if (job.state !== 'succeeded') throw job.error;
         return predictBody(job);
