@@ -52,10 +52,16 @@ export async function nativeCall<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Main side: lock `view[slot]` against native calls if none is in progress (0 → −1). True when locked: the
- * worker can then be terminated safely (its next native call throws WorkerTerminatingError). False while a call
- * runs.
+ * Main side: lock `view[slot]` against native calls if none is in progress (0 → −1). True when locked (now, or
+ * already by an earlier call): the worker can then be terminated safely (its next native call throws
+ * WorkerTerminatingError). False while a call runs.
  */
 export function lockNativeCalls(view: Int32Array, slot: number): boolean {
-  return Atomics.compareExchange(view, slot, 0, -1) === 0;
+  const before = Atomics.compareExchange(view, slot, 0, -1);
+  return before === 0 || before === -1;
+}
+
+/** Main side: native calls in progress in the worker (−1 once locked). */
+export function nativeCallsInProgress(view: Int32Array, slot: number): number {
+  return Atomics.load(view, slot);
 }

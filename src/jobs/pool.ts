@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../config/index.js';
-import { CANCEL_FLAG_BYTES, CANCEL_SLOT, NATIVE_CALLS_SLOT, disableOrtTelemetry, lockNativeCalls, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
+import { CANCEL_FLAG_BYTES, CANCEL_SLOT, NATIVE_CALLS_SLOT, disableOrtTelemetry, lockNativeCalls, nativeCallsInProgress, transferableBuffer, unreachable, type FromWorker, type ToWorker, type WorkerInit } from '../engine/index.js';
 import {
   ShuttingDownError,
   WorkerCrashedError,
@@ -28,6 +28,21 @@ import {
 
 /** How often a termination waiting for a worker's native call checks again. */
 const NATIVE_WAIT_POLL_MS = 250;
+/**
+ * After such a wait, how long the worker gets to stop by itself before it is terminated: a cancelled run stops at
+ * its next check, right after the call returns (terminating it then would reload the model for nothing).
+ */
+const NATIVE_SETTLE_MS = 1_000;
+/**
+ * A native call still running after this long is taken as wedged: the worker is terminated anyway (which may abort
+ * the process, for the supervisor to restart) rather than waiting forever.
+ */
+const NATIVE_WAIT_LIMIT_MS = 10 * 60_000;
+
+/** A pending termination (see #terminateWhenSafe); cancel() drops it. */
+interface Termination {
+  cancel(): void;
+}
 
 export interface PoolOptions {
   readonly devices: readonly string[];
@@ -91,6 +106,7 @@ interface Running {
   resolve(result: PipelineResult): void;
   reject(err: unknown): void;
   cancelTimer?: NodeJS.Timeout;
+  termination?: Termination;
   onAbort?: () => void;
 }
 
@@ -108,8 +124,8 @@ interface Slot {
   restartTimer?: NodeJS.Timeout;
   /** Set while a worker is being replaced on purpose (cancel grace ran out). */
   terminating?: unknown;
-  /** A wait for the worker's native call was logged (once per wait). */
-  nativeWaitLogged?: boolean;
+  /** The start-up time limit's termination, once it ran out. */
+  startTermination?: Termination;
 }
 
 interface Waiter {
@@ -213,19 +229,14 @@ export class WorkerPool implements PoolHandle {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         const shutdown: ToWorker = { type: 'shutdown' };
         worker.postMessage(shutdown);
-        let timer: NodeJS.Timeout | undefined;
-        const expire = (): void => {
-          if (!this.#lockForTermination(slot, 'closing: waiting for its ONNX Runtime call to return before terminating it')) {
-            timer = setTimeout(expire, NATIVE_WAIT_POLL_MS);
-            timer.unref();
-          } else {
-            void worker.terminate();
-          }
-        };
-        timer = setTimeout(expire, graceMs);
+        let termination: Termination | undefined;
+        const timer = setTimeout(() => {
+          termination = this.#terminateWhenSafe(slot, worker, { why: 'closing: waiting for its ONNX Runtime call to return before terminating it' });
+        }, graceMs);
         timer.unref();
         await exited;
         clearTimeout(timer);
+        termination?.cancel();
       }),
     );
   }
@@ -240,7 +251,8 @@ export class WorkerPool implements PoolHandle {
     };
     Atomics.store(slot.cancel, CANCEL_SLOT, 0);
     Atomics.store(slot.cancel, NATIVE_CALLS_SLOT, 0); // a worker that died inside a call left its count
-    slot.nativeWaitLogged = false;
+    slot.startTermination?.cancel();
+    slot.startTermination = undefined;
     slot.runCount = 0;
     slot.state = 'starting';
     slot.lastError = undefined;
@@ -248,17 +260,16 @@ export class WorkerPool implements PoolHandle {
     disableOrtTelemetry(); // in the native environment, which the worker's ONNX Runtime reads
     const worker = new Worker(this.#opts.workerFile ?? defaultWorkerFile(), { workerData: init, name: `c3s-${slot.device}` });
     slot.worker = worker;
-    const startExpired = (): void => {
-      if (slot.worker !== worker) return;
-      if (!this.#lockForTermination(slot, 'not ready in time: waiting for its ONNX Runtime call to return before terminating it')) {
-        slot.startTimer = setTimeout(startExpired, NATIVE_WAIT_POLL_MS);
-        slot.startTimer.unref();
-        return;
-      }
-      slot.lastError = new Error(`not ready within ${this.#opts.startupTimeoutMs ?? 1_200_000} ms`);
-      void worker.terminate();
-    };
-    slot.startTimer = setTimeout(startExpired, this.#opts.startupTimeoutMs ?? 1_200_000);
+    const limitMs = this.#opts.startupTimeoutMs ?? 1_200_000;
+    slot.startTimer = setTimeout(() => {
+      slot.startTermination = this.#terminateWhenSafe(slot, worker, {
+        why: 'not ready in time: waiting for its ONNX Runtime call to return before terminating it',
+        stillWanted: () => slot.state === 'starting',
+        before: () => {
+          slot.lastError = new Error(`not ready within ${limitMs} ms`);
+        },
+      });
+    }, limitMs);
     slot.startTimer.unref();
     worker.on('message', (msg: FromWorker) => this.#onMessage(slot, worker, msg));
     worker.on('error', (err) => {
@@ -273,6 +284,8 @@ export class WorkerPool implements PoolHandle {
     switch (msg.type) {
       case 'ready':
         clearTimeout(slot.startTimer);
+        slot.startTermination?.cancel();
+        slot.startTermination = undefined;
         slot.failures = 0;
         slot.state = 'idle';
         this.#log.info({ device: slot.device }, 'inference worker ready');
@@ -311,8 +324,10 @@ export class WorkerPool implements PoolHandle {
     if (running === undefined) return;
     slot.current = undefined;
     clearTimeout(running.cancelTimer);
+    running.termination?.cancel();
     if (running.onAbort) running.hooks.signal.removeEventListener('abort', running.onAbort);
-    if (slot.state === 'busy') slot.state = 'idle';
+    // a worker being terminated takes no further job: its replacement will
+    if (slot.state === 'busy' && slot.terminating === undefined) slot.state = 'idle';
     action(running);
     this.#release(slot);
   }
@@ -321,32 +336,68 @@ export class WorkerPool implements PoolHandle {
     if (slot.current !== running) return;
     Atomics.store(slot.cancel, CANCEL_SLOT, running.runNumber);
     const grace = this.#opts.cancelGraceMs ?? 60_000;
-    const expire = (): void => {
-      if (slot.current !== running || slot.worker === undefined) return;
-      if (!this.#lockForTermination(slot, 'cancelled run is inside an ONNX Runtime call, which cannot be interrupted: it stops when the call returns', running.jobId)) {
-        running.cancelTimer = setTimeout(expire, NATIVE_WAIT_POLL_MS);
-        running.cancelTimer.unref();
-        return;
-      }
-      this.#log.warn({ jobId: running.jobId, device: slot.device, graceMs: grace }, 'cancelled run did not stop: terminating its worker');
-      slot.terminating = running.hooks.signal.reason;
-      void slot.worker.terminate();
-    };
-    running.cancelTimer = setTimeout(expire, grace);
+    running.cancelTimer = setTimeout(() => {
+      const worker = slot.worker;
+      if (slot.current !== running || worker === undefined) return;
+      running.termination = this.#terminateWhenSafe(slot, worker, {
+        why: 'cancelled run is inside an ONNX Runtime call, which cannot be interrupted: it stops when the call returns',
+        jobId: running.jobId,
+        stillWanted: () => slot.current === running,
+        before: () => {
+          this.#log.warn({ jobId: running.jobId, device: slot.device, graceMs: grace }, 'cancelled run did not stop: terminating its worker');
+          slot.terminating = running.hooks.signal.reason;
+        },
+      });
+    }, grace);
     running.cancelTimer.unref();
   }
 
   /**
-   * Lock the slot's worker out of native calls so that it can be terminated; false (and `why` logged once per
-   * wait) while it is inside one, when terminating it would abort the process.
+   * Terminate `worker` once that cannot abort the process: not while it is inside an ONNX Runtime call (checked every
+   * NATIVE_WAIT_POLL_MS, `why` logged once), and after such a wait only if it has not stopped by itself within
+   * NATIVE_SETTLE_MS; then the count is locked (0 → −1) so that no call starts before the thread is gone. A call
+   * running past NATIVE_WAIT_LIMIT_MS is taken as wedged and the worker terminated anyway. Nothing happens once
+   * the worker is gone or `stillWanted()` turns false.
    */
-  #lockForTermination(slot: Slot, why: string, jobId?: string): boolean {
-    if (lockNativeCalls(slot.cancel, NATIVE_CALLS_SLOT)) return true;
-    if (!slot.nativeWaitLogged) {
-      this.#log.warn({ device: slot.device, ...(jobId ? { jobId } : {}) }, why);
-      slot.nativeWaitLogged = true;
-    }
-    return false;
+  #terminateWhenSafe(slot: Slot, worker: Worker, o: { why: string; jobId?: string; stillWanted?: () => boolean; before?: () => void }): Termination {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    let waited = false;
+    let settleUntil = 0;
+    const ids = { device: slot.device, ...(o.jobId ? { jobId: o.jobId } : {}) };
+    const again = (ms: number): void => {
+      timer = setTimeout(attempt, ms);
+      timer.unref();
+    };
+    const attempt = (): void => {
+      if (slot.worker !== worker || (o.stillWanted && !o.stillWanted())) return;
+      const now = Date.now();
+      const inside = nativeCallsInProgress(slot.cancel, NATIVE_CALLS_SLOT) > 0;
+      if (inside && now - started < NATIVE_WAIT_LIMIT_MS) {
+        if (!waited) this.#log.warn(ids, o.why);
+        waited = true;
+        settleUntil = 0;
+        again(NATIVE_WAIT_POLL_MS);
+        return;
+      }
+      if (!inside && waited) {
+        if (settleUntil === 0) settleUntil = now + NATIVE_SETTLE_MS;
+        if (now < settleUntil) {
+          again(settleUntil - now);
+          return;
+        }
+      }
+      if (inside) {
+        this.#log.error({ ...ids, waitedMs: now - started }, 'an ONNX Runtime call did not return: terminating its worker anyway (this may abort the process)');
+      } else if (!lockNativeCalls(slot.cancel, NATIVE_CALLS_SLOT)) {
+        again(NATIVE_WAIT_POLL_MS); // a call started between the check and the lock
+        return;
+      }
+      o.before?.();
+      void worker.terminate();
+    };
+    attempt();
+    return { cancel: () => clearTimeout(timer) };
   }
 
   #onExit(slot: Slot, worker: Worker, code: number): void {
@@ -417,7 +468,7 @@ export class WorkerPool implements PoolHandle {
 
   /** Hand an idle worker to the first waiter. */
   #release(slot: Slot): void {
-    if (slot.state !== 'idle' || slot.current !== undefined) return;
+    if (slot.state !== 'idle' || slot.current !== undefined || slot.terminating !== undefined) return;
     const waiter = this.#waiters.shift();
     if (waiter) {
       slot.state = 'busy';

@@ -104,6 +104,29 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('a worker that stops by itself right after its native call is not terminated, and the job queued behind runs on it', async () => {
+    const p = pool({ cancelGraceMs: 1 });
+    const events: string[] = [];
+    p.onWorkerEvent((e) => events.push(e.type));
+    await p.start();
+    try {
+      const controller = new AbortController();
+      const a = p.run('a', spec('x [native=600] [at=1] [steps=2] [ms=1]'), {}, { signal: controller.signal, onProgress() {} });
+      const b = p.run('b', spec('y [steps=1]'), {}, { signal: new AbortController().signal, onProgress() {} });
+      setTimeout(() => controller.abort(new Error('cancelled')), 100);
+      // main busy (say, encoding another job's video) while the call returns and the worker reports its stop
+      setTimeout(() => setImmediate(() => {
+        const end = Date.now() + 400;
+        while (Date.now() < end);
+      }), 450);
+      await expect(a).rejects.toThrow('cancelled');
+      await expect(b).resolves.toBeDefined();
+      expect(events).not.toContain('restart');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('start() rejects with C3S_ERR_WORKER_START when the runner cannot warm up, or does not exist', async () => {
     const bad = pool({ runnerOptions: { failWarmup: true } });
     await expect(bad.start()).rejects.toMatchObject({ code: 'C3S_ERR_WORKER_START', message: expect.stringContaining('fake warmup failure') });
