@@ -12,12 +12,28 @@ export interface MetricsSources {
   storedResultBytes(): number;
 }
 
+let processMetrics: Registry | undefined;
+
 /**
- * The server's Prometheus metrics in their own registry (one per app, so several apps can live in one process).
- * Names are prefixed c3s_; prom-client's default process and Node.js metrics (process_*, nodejs_*: memory,
- * CPU, open file descriptors, event-loop lag, GC) keep their standard names.
+ * prom-client's default process and Node.js metrics (process_*, nodejs_*: memory, CPU, open file descriptors,
+ * event-loop lag, GC), collected once per process: each collectDefaultMetrics() call adds a GC observer and an
+ * event-loop monitor that cannot be removed, which would keep every app of a process (tests) alive.
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+/**
+ * The server's Prometheus metrics in their own registry (one per app, so several apps can live in one process),
+ * served together with the process's default metrics. Names are prefixed c3s_; the defaults keep their standard
+ * names.
  */
 export class Metrics {
+  /** This app's metrics (c3s_*). */
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly requestDuration: Histogram<'mode' | 'state'>;
@@ -31,7 +47,6 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'c3s_queue_depth', help: 'Jobs waiting for a worker', registers, collect() { this.set(sources.queueDepth()); } });
     new Gauge({ name: 'c3s_jobs_in_flight', help: 'Jobs running (media + worker)', registers, collect() { this.set(sources.inFlight()); } });
     new Gauge({ name: 'c3s_workers_ready', help: 'Inference workers loaded and warmed up', registers, collect() { this.set(sources.workersReady()); } });
@@ -61,6 +76,12 @@ export class Metrics {
       registers,
     });
     this.workerEvents = new Counter({ name: 'c3s_worker_events_total', help: 'Worker crashes, restarts and readiness', labelNames: ['event'], registers });
+  }
+
+  /** The Prometheus text of this app's metrics and the process's. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    const [own, proc] = await Promise.all([this.registry.metrics(), processRegistry().metrics()]);
+    return { contentType: this.registry.contentType, body: `${own.trimEnd()}\n${proc}` };
   }
 
   /** The queue observer that feeds the job metrics. */

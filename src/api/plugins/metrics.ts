@@ -12,8 +12,8 @@ export const metricsPlugin = fp(
       );
     });
     app.get('/metrics', { schema: { tags: ['ops'], hide: false } }, async (_request, reply) => {
-      const text = await app.metrics.registry.metrics();
-      return reply.type(app.metrics.registry.contentType).send(text);
+      const { contentType, body } = await app.metrics.text();
+      return reply.type(contentType).send(body);
     });
   },
   { fastify: '5.x', name: 'c3s-metrics', decorators: { fastify: ['metrics'] } },
