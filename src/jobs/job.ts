@@ -21,7 +21,9 @@ export interface JobOutput {
 
 export type JobEvent =
   | { readonly type: 'progress'; readonly progress: JobProgress }
-  | { readonly type: 'state'; readonly state: JobState };
+  | { readonly type: 'state'; readonly state: JobState }
+  /** A queued job moved up: a job ahead of it started or left the queue. */
+  | { readonly type: 'queue' };
 
 export function isTerminal(state: JobState): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'cancelled';
@@ -97,6 +99,11 @@ export class Job {
       this.#listeners.clear();
       this.#resolveDone();
     }
+  }
+
+  /** Tell listeners that this queued job's position changed. */
+  movedUp(): void {
+    if (this.state === 'queued') this.#emit({ type: 'queue' });
   }
 
   #emit(event: JobEvent): void {

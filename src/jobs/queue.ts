@@ -98,6 +98,7 @@ export class JobQueue {
     const i = this.#waiting.indexOf(job);
     if (i >= 0) {
       this.#waiting.splice(i, 1);
+      for (const behind of this.#waiting.slice(i)) behind.movedUp();
       job.controller.abort(stopError(job, job.stopReason, this.#opts.timeoutMs));
       this.#finish(job, undefined, job.controller.signal.reason);
       return true;
@@ -134,10 +135,13 @@ export class JobQueue {
   }
 
   #dispatch(): void {
+    let started = 0;
     while (this.#running.size < this.#opts.concurrency && this.#waiting.length > 0) {
       const job = this.#waiting.shift()!;
+      started++;
       void this.#start(job);
     }
+    if (started > 0) for (const behind of this.#waiting) behind.movedUp();
   }
 
   async #start(job: Job): Promise<void> {

@@ -68,6 +68,23 @@ describe('Server-Sent Events', () => {
     expect(again).toHaveLength(1);
     expect(again[0].data.state).toBe('cancelled');
   });
+
+  it('a queued job streams its new queue_position whenever it moves up', async () => {
+    const post = async (prompt: string) => {
+      const r = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(short({ prompt })) });
+      return ((await r.json()) as { id: string }).id;
+    };
+    const running = await post('long [steps=400] [ms=10]');
+    const ahead = await post('ahead');
+    const last = await post('last [steps=2]');
+    const stream = fetch(`${base}/v1/jobs/${last}/events`).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 100)); // the stream is open and has sent its first state
+    await fetch(`${base}/v1/jobs/${ahead}`, { method: 'DELETE' });
+    await fetch(`${base}/v1/jobs/${running}`, { method: 'DELETE' });
+    const events = parseSse(await stream) as unknown as { event: string; data: { state: string; queue_position: number | null } }[];
+    const positions = events.filter((e) => e.event === 'state').map((e) => `${e.data.state} ${e.data.queue_position}`);
+    expect(positions).toEqual(['queued 2', 'queued 1', 'running null', 'succeeded null']);
+  });
 });
 
 describe('client disconnect', () => {

@@ -43,6 +43,28 @@ describe('JobQueue', () => {
     expect(c.started).toEqual(['a', 'b', 'd']);
   });
 
+  it('tells a queued job when it moves up: a job ahead of it started, or left the queue', async () => {
+    const c = controllable();
+    const q = make(c.execute, { maxQueued: 3 });
+    const [a, b, d, e] = [submit(q, 'a'), submit(q, 'b'), submit(q, 'd'), submit(q, 'e')];
+    const seen: Record<string, string[]> = { b: [], d: [], e: [] };
+    for (const [name, job] of [['b', b], ['d', d], ['e', e]] as const) {
+      job.subscribe((ev) => seen[name].push(ev.type === 'queue' ? `moved up to ${q.position(job)}` : ev.type === 'state' ? ev.state : 'progress'));
+    }
+    q.cancel(d, 'cancelled'); // e moves up; b, ahead of d, does not
+    expect(seen).toEqual({ b: [], d: ['cancelled'], e: ['moved up to 2'] });
+    c.finish('a');
+    await a.done;
+    await tick();
+    expect(seen).toEqual({ b: ['running', 'progress'], d: ['cancelled'], e: ['moved up to 2', 'moved up to 1'] });
+    c.finish('b');
+    await b.done;
+    await tick();
+    expect(seen.e).toEqual(['moved up to 2', 'moved up to 1', 'running', 'progress']);
+    c.finish('e');
+    await e.done;
+  });
+
   it('refuses with QueueFullError beyond maxQueued waiting jobs', () => {
     const q = make(controllable().execute, { maxQueued: 1 });
     submit(q, 'a');
@@ -103,7 +125,7 @@ describe('JobQueue', () => {
     });
     const events: string[] = [];
     const a = submit(q, 'a');
-    a.subscribe((e) => events.push(e.type === 'state' ? e.state : `step ${e.progress.step}`));
+    a.subscribe((e) => events.push(e.type === 'state' ? e.state : e.type === 'progress' ? `step ${e.progress.step}` : 'moved up'));
     await a.done;
     expect(a.state).toBe('failed');
     expect(a.error?.message).toBe('bad input');
