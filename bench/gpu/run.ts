@@ -23,10 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { leadingColumns } from '../../src/pipeline/index.js';
+import { leadingColumns, signedToRgb } from '../../src/pipeline/index.js';
 import type { Denoiser } from '../../src/pipeline/networks.js';
 import { openOrtModel, warmVaeShapes } from '../../src/engine/ort-runner.js';
 import { generatorFeeds, OrtDenoiser } from '../../src/engine/ort-denoiser.js';
+import type { OrtVae } from '../../src/engine/ort-vae.js';
 import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
 import { readManifest, type Manifest } from '../../src/convert/index.js';
 import type { JobSpec } from '../../src/shared/index.js';
@@ -220,6 +221,7 @@ async function main(): Promise<void> {
   const t2i: Record<string, number> = {};
   const t2v: Record<string, T2vRun> = {};
   const servedForward: Record<string, number> = {};
+  const vaeBytes: Record<string, { graphS: number; hostS: number }> = {};
   const t2iVariants = [
     ['pair', { splitTransformer: true, pairedGuidance: true }], // PAIRED_GUIDANCE=1
     ['split', { splitTransformer: true, pairedGuidance: false }],
@@ -283,6 +285,26 @@ async function main(): Promise<void> {
             }
           }
         }
+        if (wantT2v && left() > 150) {
+          // the decode of the big clip as the pipelines get it (RGB bytes), side by side: the rgb8 graph (the
+          // conversion on the device, bytes across the binding) against the float32 Loop graph + signedToRgb on
+          // the host (converter 0.5.0). The float32 graph opens here, after the served sessions' peaks
+          const vae = model.networks.vae as OrtVae;
+          const [label, T, H, W] = size.forwards[0];
+          if (vae.rgb8) {
+            const latent = { data: randn(vae.zDim * T * H * W, 11), shape: [1, vae.zDim, T, H, W] };
+            const timeIt = async (fn: () => Promise<unknown>) => {
+              const t0 = performance.now();
+              await fn();
+              return (performance.now() - t0) / 1000;
+            };
+            const graphS = await timeIt(() => vae.decodeFrames(latent));
+            await vae.decode({ data: latent.data.slice(0, vae.zDim * H * W), shape: [1, vae.zDim, 1, H, W] }); // open + warm the float32 graph
+            const hostS = await timeIt(async () => signedToRgb(await vae.decode(latent)));
+            vaeBytes[label] = { graphS, hostS };
+            emit({ vaeToBytes: label, rgb8GraphSeconds: s3(graphS), float32PlusHostSeconds: s3(hostS) });
+          }
+        }
         if (phases.has('forward') && variant !== 'single' && left() > 120) {
           // one pass through the served generator at the big size: with PAIRED_GUIDANCE the merged graph (its If
           // takes the single-pass body above the pairing bound), else the plain generator graph. Last in the
@@ -310,6 +332,12 @@ async function main(): Promise<void> {
     });
   }
 
+  for (const [label, v] of Object.entries(vaeBytes)) {
+    rows.push({
+      metric: `VAE decode to RGB bytes at the ${label} size: rgb8 graph (converter 0.6.0, as served) / float32 graph + signedToRgb on the host`,
+      value: `${v.graphS.toFixed(2)} s / ${v.hostS.toFixed(2)} s: ${(v.graphS / v.hostS).toFixed(3)}`,
+    });
+  }
   if (servedForward.pair !== undefined && servedForward.split !== undefined) {
     rows.push({
       metric: `one generator pass at the ${size.forwards[0][0]} size as served: transformer_gen_merged (PAIRED_GUIDANCE=1, through its If) / the plain generator graph`,

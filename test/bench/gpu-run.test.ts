@@ -22,6 +22,11 @@ describe('bench:gpu --tiny', () => {
       expect(t2v.stepSeconds.every((x) => x > 0)).toBe(true);
       expect(t2v.stages.vae_decode).toBeGreaterThan(0);
       expect(lines.find((l) => l.projectedText2videoSeconds)?.projectedText2videoSeconds).toBeGreaterThan(0);
+      // the served decode to RGB bytes beside the float32 graph + host conversion
+      const bytes = lines.find((l) => l.vaeToBytes === 'tiny 17f') as { rgb8GraphSeconds: number; float32PlusHostSeconds: number };
+      expect(bytes.rgb8GraphSeconds).toBeGreaterThan(0);
+      expect(bytes.float32PlusHostSeconds).toBeGreaterThan(0);
+      expect(out).toMatch(/\| VAE decode to RGB bytes at the tiny 17f size: rgb8 graph[^|]*\| [\d.]+ s \/ [\d.]+ s: [\d.]+ \|/);
       const profile = lines.filter((l) => l.profile) as { profile: string; kernelTime?: boolean; nodes: number; byOp: { op: string; ms: number }[] }[];
       // host-side profiles in the bench's process, then the child process's (synchronous launches: GPU time per node)
       expect(profile.map((p) => [p.profile, p.kernelTime === true])).toEqual([
