@@ -35,7 +35,7 @@ const block = (() => {
 
 async function writeCheckpoint(dir: string, layers: number): Promise<number> {
   const cfg = realWidthConfig(layers);
-  const specs = transformerWeightSpecs(TransformerConfigSchema.parse(cfg));
+  const specs = transformerWeightSpecs(TransformerConfigSchema.parse(cfg), { timeFreqDim: 256 });
   await mkdir(path.join(dir, 'transformer'), { recursive: true });
   await writeFile(path.join(dir, 'transformer', 'config.json'), JSON.stringify(cfg));
   let bytes = 0;

@@ -100,7 +100,7 @@ export async function buildRealModel(root: string, opts: RealModelOptions): Prom
   }
 
   const cfg = TransformerConfigSchema.parse(transformerConfig);
-  const stored = transformerWeightSpecs(cfg).filter((s) => !/^layers\.(?!0\.)/.test(s.name));
+  const stored = transformerWeightSpecs(cfg, { timeFreqDim: 256 }).filter((s) => !/^layers\.(?!0\.)/.test(s.name));
   const tfile = path.join(ckpt, 'transformer', 'diffusion_pytorch_model.safetensors');
   let t0 = performance.now();
   await writeBf16Checkpoint(tfile, stored);

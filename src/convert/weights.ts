@@ -12,9 +12,15 @@ export type WeightRole = 'compute' | 'float32';
 
 export interface WeightSpec {
   readonly name: string;
+  /** Expected dims; ANY_SIZE where the checkpoint decides (e.g. the timestep embedder's frequency width). */
   readonly shape: readonly number[];
   readonly role: WeightRole;
 }
+
+/** A spec dimension that any positive size satisfies; the placed weight then carries the checkpoint's size. */
+export const ANY_SIZE = -1;
+
+const describeShape = (shape: readonly number[]): string => `[${shape.map((d) => (d === ANY_SIZE ? 'any' : String(d))).join(', ')}]`;
 
 export type ComputeDtype = 'float32' | 'float16' | 'bfloat16';
 
@@ -35,9 +41,9 @@ const SOURCE_DTYPE: Partial<Record<SafetensorsDtype, OnnxDtype>> = { F32: 'float
 export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
   for (const s of specs) {
     const t = reader.get(s.name);
-    if (!t) throw new CheckpointTensorError(s.name, `missing from the checkpoint; expected shape [${s.shape.join(', ')}]`);
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new CheckpointTensorError(s.name, `has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+    if (!t) throw new CheckpointTensorError(s.name, `missing from the checkpoint; expected shape ${describeShape(s.shape)}`);
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => (s.shape[i] === ANY_SIZE ? d < 1 : d !== s.shape[i]))) {
+      throw new CheckpointTensorError(s.name, `has shape [${t.shape.join(', ')}], expected ${describeShape(s.shape)}`);
     }
     if (!SOURCE_DTYPE[t.dtype]) throw new CheckpointTensorError(s.name, `has dtype ${t.dtype}; expected F32, BF16 or F16`);
   }
@@ -98,7 +104,7 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
           });
           links.set(t.file, link);
         }
-        placed.set(s.name, { dtype: dst, shape: s.shape, ref: { location: link, offset: t.fileOffset, length: t.byteLength } });
+        placed.set(s.name, { dtype: dst, shape: t.shape, ref: { location: link, offset: t.fileOffset, length: t.byteLength } });
       } else {
         const pad = (ALIGN - (binOffset % ALIGN)) % ALIGN;
         if (pad) {
@@ -116,7 +122,7 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
           await bin.write(out, 0, out.byteLength, binOffset);
           binOffset += out.byteLength;
         }
-        placed.set(s.name, { dtype: dst, shape: s.shape, ref: { location: binName, offset: start, length: binOffset - start } });
+        placed.set(s.name, { dtype: dst, shape: t.shape, ref: { location: binName, offset: start, length: binOffset - start } });
       }
       opts.onTensor?.(s.name, t.byteLength);
     }

@@ -369,7 +369,7 @@ export function generatorTower(
 /** Sinusoidal timestep embedding [cos, sin] of t·scale, then linear–SiLU–linear, all in float32: [1, hidden]. */
 function timestepEmbedding(o: Ops, timestep: string, scale: number): string {
   const g = o.g;
-  const half = 128;
+  const half = o.w.get('time_embedder.linear_1.weight').shape[1] / 2; // the checkpoint's feature width
   const freqs = Float32Array.from({ length: half }, (_, k) => Math.exp((-Math.log(10000) * k) / half));
   const s = g.op('Mul', [timestep, g.scalar(scale)]);
   const args = g.op('Mul', [o.unsqueeze(s, [1]), g.constant(freqs, 'float32', [1, half])]);

@@ -1,6 +1,6 @@
 import { graph, GraphBuilder, OnnxDataType, tensorAttr, type Dim, type OnnxDtype } from '../onnx/index.js';
 import type { TransformerConfig } from '../model-config.js';
-import type { ComputeDtype, WeightSpec, WeightTable } from '../weights.js';
+import { ANY_SIZE, type ComputeDtype, type WeightSpec, type WeightTable } from '../weights.js';
 import {
   declareGeneratorInputs, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, generatorTower, textTower, TowerContext,
   type GenEmit, type GenPass, type TextKv, type TransformerGraphOptions, type TransformerVariant,
@@ -20,7 +20,7 @@ export { DEFAULT_TRANSFORMER_GRAPH_OPTIONS, type TransformerGraphOptions, type T
 export const TRANSFORMER_OPSETS = { '': 23, 'com.microsoft': 1 } as const;
 
 /** Every checkpoint tensor the graph reads, with its expected shape. */
-export function transformerWeightSpecs(cfg: TransformerConfig): WeightSpec[] {
+export function transformerWeightSpecs(cfg: TransformerConfig, opts: { timeFreqDim?: number } = {}): WeightSpec[] {
   const hid = cfg.hidden_size;
   const hd = cfg.head_dim;
   const q = cfg.num_attention_heads * hd;
@@ -35,7 +35,8 @@ export function transformerWeightSpecs(cfg: TransformerConfig): WeightSpec[] {
     c('proj_out.weight', patch, hid), c('proj_out.bias', patch),
     c('norm_moe_gen.weight', hid),
   ];
-  const tIn = 256;
+  // the sinusoidal timestep features' width (256 in the tiny fixture and the real model) is the checkpoint's
+  const tIn = opts.timeFreqDim ?? ANY_SIZE;
   specs.push(f('time_embedder.linear_1.weight', hid, tIn), f('time_embedder.linear_1.bias', hid));
   specs.push(f('time_embedder.linear_2.weight', hid, hid), f('time_embedder.linear_2.bias', hid));
   for (let i = 0; i < cfg.num_hidden_layers; i++) {

@@ -9,6 +9,9 @@ import { nameSeed, WeightRandom } from './random.js';
 import { TINY_CHAT_TEMPLATE, TINY_TOKENIZER_CONFIG, tinyTokenizerJson } from './tokenizer.js';
 import { TINY_MODEL_INDEX, TINY_SCHEDULER_CONFIG, TINY_SEED, TINY_TRANSFORMER_CONFIG, tinyVaeConfig } from './tiny-config.js';
 
+/** The timestep embedder's sinusoidal feature width (time_embedder.linear_1 in-features), as the real model's. */
+const TIME_FREQ_DIM = 256;
+
 /** Random values for one tensor: norms near 1, biases near 0, matrices scaled by 1/sqrt(fan-in). */
 function values(spec: WeightSpec, seed: number): Float32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
@@ -40,7 +43,7 @@ export async function generateTinyCheckpoint(dir: string, seed = TINY_SEED): Pro
   const tcfg = TransformerConfigSchema.parse(TINY_TRANSFORMER_CONFIG);
   const vcfgRaw = tinyVaeConfig();
   const vcfg = VaeConfigSchema.parse(vcfgRaw);
-  await writeComponent(path.join(dir, 'transformer'), TINY_TRANSFORMER_CONFIG, transformerWeightSpecs(tcfg), seed);
+  await writeComponent(path.join(dir, 'transformer'), TINY_TRANSFORMER_CONFIG, transformerWeightSpecs(tcfg, { timeFreqDim: TIME_FREQ_DIM }), seed);
   await writeComponent(path.join(dir, 'vae'), vcfgRaw, vaeWeightSpecs(vcfg), seed + 1);
   await mkdir(path.join(dir, 'scheduler'), { recursive: true });
   await writeFile(path.join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify(TINY_SCHEDULER_CONFIG, null, 2) + '\n');
