@@ -21,6 +21,16 @@ describe('cosmos3-serve verify', () => {
     for (const k of ['transformer', 'vae', 'scheduler', 'pipeline']) expect(kinds, text).toContain(k);
   });
 
+  it('passes a fixture of other sizes (cosmos3-variant: widths, layers, heads, rotary sections, timestep features, VAE levels; the loops too)', async () => {
+    const lines = await verifyFixture(path.resolve('test/fixtures/cosmos3-variant'), { tolerance: 1e-4 });
+    const text = lines.map(formatLine).join('\n');
+    expect(lines.map((l) => l.caseName).sort(), text).toEqual([
+      'e2e_action_policy', 'e2e_i2v', 'e2e_t2v',
+      'tf_action_fd', 'tf_action_id', 'tf_action_policy', 'tf_i2v', 'tf_t2i', 'tf_t2v', 'tf_t2v_odd', 'tf_t2v_sound', 'tf_v2v', 'vae_image', 'vae_video',
+    ]);
+    for (const l of lines) expect(l.ok, formatLine(l)).toBe(true);
+  });
+
   it('fails (exit 1) on a case whose golden output was tampered with, and names it', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-bad-'));
     try {
