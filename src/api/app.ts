@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger as PinoLogger } from 'pino';
 import { projectRoot, type ServerConfig } from '../config/index.js';
@@ -14,6 +14,7 @@ import {
   type MediaDeps,
   type PoolHandle,
 } from '../jobs/index.js';
+import { errorReply } from './error-body.js';
 import { Metrics } from './metrics.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
@@ -94,6 +95,14 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
     // removes them), where Fastify's default refused the body as "not valid JSON"
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
+    // a malformed percent-encoding or an over-long path parameter is refused before routing, where no hook runs:
+    // answered here in the server's error shape, with its request id, and counted like unmatched routes
+    frameworkErrors: (err, request, reply) => {
+      const out = errorReply(err, { bodyLimitBytes: config.bodyLimitBytes });
+      request.log.info({ code: out.body.error.code }, out.body.error.message);
+      void (reply as unknown as FastifyReply).header('x-request-id', request.id).code(out.statusCode).send(out.body);
+      app.metrics.httpDuration.observe({ method: request.method, route: 'unmatched', status_code: String(out.statusCode) }, reply.elapsedTime / 1000);
+    },
     // Fastify (avvio) bounds each hook by pluginTimeout, 10 s by default: the preClose drain below waits up to
     // the shutdown grace period (then for the cancelled jobs' next step), so a longer drain made close() reject
     // with AVV_ERR_READY_TIMEOUT, cut the grace short and crashed the process. The bound is serve's own

@@ -94,33 +94,36 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       onProgress({ stage: 'preparing', step: 0, totalSteps: spec.numSteps });
       let t0 = performance.now();
       let input: ConditioningInput = {};
-      switch (spec.mode) {
-        case 'text2image':
-        case 'text2video':
-          break;
-        case 'image2video': {
-          assert(spec.visionPath !== undefined, 'image2video has vision_path');
-          const file = await fetchFile(spec.visionPath, 'vision_path');
-          const image = await m.decodeImage(file, 'vision_path');
-          input = { frames: await m.coverResize(image, spec.width, spec.height) };
-          break;
-        }
-        case 'forward_dynamics':
-        case 'inverse_dynamics':
-        case 'policy': {
-          const prepared = await prepareActionInput(spec, fetchFile, m, canvasOf, signal);
-          spec = prepared.spec;
-          input = prepared.input;
-          if (spec.mode === 'forward_dynamics') {
-            assert(spec.actionPath !== undefined && spec.action !== undefined, 'forward_dynamics has action_path');
-            const file = await fetchFile(spec.actionPath, 'action_path');
-            const rows = m.parseActions(await m.readFile(file), 'action_path', { width: spec.action.rawDim });
-            input = { ...input, actions: rows };
+      try {
+        switch (spec.mode) {
+          case 'text2image':
+          case 'text2video':
+            break;
+          case 'image2video': {
+            assert(spec.visionPath !== undefined, 'image2video has vision_path');
+            const file = await fetchFile(spec.visionPath, 'vision_path');
+            const image = await m.decodeImage(file, 'vision_path');
+            input = { frames: await m.coverResize(image, spec.width, spec.height) };
+            break;
           }
-          break;
+          case 'forward_dynamics':
+          case 'inverse_dynamics':
+          case 'policy': {
+            const prepared = await prepareActionInput(spec, fetchFile, m, canvasOf, signal);
+            spec = prepared.spec;
+            input = prepared.input;
+            if (spec.mode === 'forward_dynamics') {
+              assert(spec.actionPath !== undefined && spec.action !== undefined, 'forward_dynamics has action_path');
+              const file = await fetchFile(spec.actionPath, 'action_path');
+              const rows = m.parseActions(await m.readFile(file), 'action_path', { width: spec.action.rawDim });
+              input = { ...input, actions: rows };
+            }
+            break;
+          }
         }
+      } finally {
+        timings.prepare_s = (performance.now() - t0) / 1000; // also for a job stopped or failed while preparing
       }
-      timings.prepare_s = (performance.now() - t0) / 1000;
       signal.throwIfAborted();
 
       t0 = performance.now();

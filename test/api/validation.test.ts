@@ -86,6 +86,16 @@ describe('other client errors', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('C3S_ERR_MALFORMED_REQUEST');
   });
+  it('a malformed URL or an over-long path parameter gets the server\'s error shape and a request id', async () => {
+    for (const [url, status] of [['/environments/%ZZ/predict', 400], [`/environments/${'a'.repeat(101)}/predict`, 414], ['/v1/jobs/%E0%A4%A', 400]] as const) {
+      const res = await app.inject({ method: 'POST', url, payload: { prompt: 'x' } });
+      expect(res.statusCode, url).toBe(status);
+      expect(res.json().error.code, url).toBe('C3S_ERR_MALFORMED_REQUEST');
+      expect(res.headers['x-request-id'], url).toBeTruthy();
+    }
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/c3s_http_request_duration_seconds_count\{method="POST",route="unmatched",status_code="414"\} 1/);
+  });
   it('a body over BODY_LIMIT_BYTES is a 413', async () => {
     const res = await app.inject({ method: 'POST', url: '/predict', payload: { prompt: 'x'.repeat(10_000) } });
     expect(res.statusCode).toBe(413);

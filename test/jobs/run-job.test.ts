@@ -43,6 +43,15 @@ describe('run-job', () => {
     expect(vid.out.actions).toBeUndefined();
   });
 
+  it('a job that fails or stops while preparing its inputs still records prepare_s', async () => {
+    const { pool } = recordingPool();
+    const media = { ...fakeMedia(), fetchInput: async () => { throw Object.assign(new Error('no such file'), { code: 'C3S_ERR_INPUT_FETCH', statusCode: 400 }); } };
+    const execute = createRunJob({ pool, inputRoots: [], maxInputBytes: 1e6, inputTimeoutMs: 1_000, media });
+    const job = new Job({ ...base, mode: 'image2video', visionPath: 'missing.png' }, { retain: false, now: 0 });
+    await expect(execute(job, { signal: new AbortController().signal, onProgress() {} })).rejects.toThrow('no such file');
+    expect(Object.keys(job.stageTimings ?? {})).toEqual(['prepare_s']);
+  });
+
   it('image2video: the image is cover-resized to the output size, one frame', async () => {
     const { pool, seen } = recordingPool();
     const calls: string[] = [];
