@@ -61,6 +61,31 @@ describe('cosmos3-serve verify', () => {
     }
   });
 
+  it('a VAE case whose decoded pixels are off by more than a byte fails on the RGB-byte check of the served graph', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-bytes-'));
+    try {
+      await cp(FIXTURE, dir, { recursive: true });
+      const { SafetensorsReader, writeSafetensors } = await import('../../src/convert/index.js');
+      const r = await SafetensorsReader.open(path.join(FIXTURE, 'vae_image.safetensors'));
+      await rm(path.join(dir, 'vae_image.safetensors'));
+      await writeSafetensors(path.join(dir, 'vae_image.safetensors'), r.names().map((n) => ({ name: n, dtype: r.get(n)!.dtype, shape: r.get(n)!.shape })), async (n) => {
+        const copy = new Uint8Array(await r.readBytes(n));
+        if (n === 'decode_out') {
+          const px = new Float32Array(copy.buffer);
+          for (let i = 0; i < 20; i++) px[i * 7] = px[i * 7] > 0 ? -0.5 : 0.5; // 20 values far off, a rel L2 under 1e-4 would not see
+        }
+        return copy;
+      });
+      await r.close();
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: ['vae_image'] }));
+      const lines = await verifyFixture(dir, { tolerance: 1 }); // only the exact byte check can fail at this tolerance
+      expect(lines[0].ok).toBe(false);
+      expect(lines[0].worst).toMatch(/RGB bytes .*more than 1 off/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a damaged case is its own FAIL line and the others still run; a fixture without cases fails', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-damaged-'));
     try {
