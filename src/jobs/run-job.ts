@@ -8,7 +8,6 @@ import {
   withField,
   type ConditioningInput,
   type JobSpec,
-  type PipelineResult,
   type RgbFrames,
 } from '../shared/index.js';
 import type { JobOutput } from './job.js';
@@ -89,55 +88,51 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       if (tmp) cleanups.push(() => tmp.remove());
       return fetched.file;
     };
-    try {
-      let spec = job.spec;
-      onProgress({ stage: 'preparing', step: 0, totalSteps: spec.numSteps });
-      let t0 = performance.now();
-      let input: ConditioningInput = {};
+    /** Run a stage, recording its seconds under `key` whether it finishes, fails or is stopped. */
+    const timed = async <T>(key: string, stage: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
       try {
-        switch (spec.mode) {
-          case 'text2image':
-          case 'text2video':
-            break;
-          case 'image2video': {
-            assert(spec.visionPath !== undefined, 'image2video has vision_path');
-            const file = await fetchFile(spec.visionPath, 'vision_path');
-            const image = await m.decodeImage(file, 'vision_path');
-            input = { frames: await m.coverResize(image, spec.width, spec.height) };
-            break;
-          }
-          case 'forward_dynamics':
-          case 'inverse_dynamics':
-          case 'policy': {
-            const prepared = await prepareActionInput(spec, fetchFile, m, canvasOf, signal);
-            spec = prepared.spec;
-            input = prepared.input;
-            if (spec.mode === 'forward_dynamics') {
-              assert(spec.actionPath !== undefined && spec.action !== undefined, 'forward_dynamics has action_path');
-              const file = await fetchFile(spec.actionPath, 'action_path');
-              const rows = m.parseActions(await m.readFile(file), 'action_path', { width: spec.action.rawDim });
-              input = { ...input, actions: rows };
-            }
-            break;
-          }
-        }
+        return await stage();
       } finally {
-        timings.prepare_s = (performance.now() - t0) / 1000; // also for a job stopped or failed while preparing
+        timings[key] = (performance.now() - t0) / 1000;
       }
+    };
+    /** The conditioning input of the spec's mode (action modes: the spec gets the canvas size). */
+    const prepare = async (spec: JobSpec): Promise<{ spec: JobSpec; input: ConditioningInput }> => {
+      switch (spec.mode) {
+        case 'text2image':
+        case 'text2video':
+          return { spec, input: {} };
+        case 'image2video': {
+          assert(spec.visionPath !== undefined, 'image2video has vision_path');
+          const file = await fetchFile(spec.visionPath, 'vision_path');
+          const image = await m.decodeImage(file, 'vision_path');
+          return { spec, input: { frames: await m.coverResize(image, spec.width, spec.height) } };
+        }
+        case 'forward_dynamics':
+        case 'inverse_dynamics':
+        case 'policy': {
+          const prepared = await prepareActionInput(spec, fetchFile, m, canvasOf, signal);
+          const s = prepared.spec;
+          if (s.mode !== 'forward_dynamics') return prepared;
+          assert(s.actionPath !== undefined && s.action !== undefined, 'forward_dynamics has action_path');
+          const file = await fetchFile(s.actionPath, 'action_path');
+          const rows = m.parseActions(await m.readFile(file), 'action_path', { width: s.action.rawDim });
+          return { spec: s, input: { ...prepared.input, actions: rows } };
+        }
+      }
+    };
+    try {
+      onProgress({ stage: 'preparing', step: 0, totalSteps: job.spec.numSteps });
+      const { spec, input } = await timed('prepare_s', () => prepare(job.spec));
       signal.throwIfAborted();
 
-      t0 = performance.now();
-      let result: PipelineResult;
-      try {
-        result = await deps.pool.run(job.id, spec, input, { signal, onProgress });
-      } finally {
-        timings.run_s = (performance.now() - t0) / 1000; // also for a run that was stopped or failed
-      }
+      const result = await timed('run_s', () => deps.pool.run(job.id, spec, input, { signal, onProgress }));
       for (const [stage, seconds] of Object.entries(result.timings)) timings[`worker_${stage}_s`] = seconds;
       signal.throwIfAborted();
 
       onProgress({ stage: 'encode', step: spec.numSteps, totalSteps: spec.numSteps });
-      t0 = performance.now();
+      const t0 = performance.now();
       const output: JobOutput =
         spec.mode === 'text2image'
           ? { spec, format: 'jpg', data: await m.encodeJpeg(result.frames, JPEG_QUALITY), timings }
