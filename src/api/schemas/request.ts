@@ -34,6 +34,13 @@ const intIn = (min: number, max: number) =>
     .min(min, { error: `must be an integer in ${min}..${max}` })
     .max(max, { error: `must be an integer in ${min}..${max}` });
 
+/** A number in [min, max]; `rule` is the message for a value outside. */
+const numberIn = (min: number, max: number, rule: string) =>
+  z
+    .number({ error: typed('a number') })
+    .min(min, { error: rule })
+    .max(max, { error: rule });
+
 const text = (description: string) => z.string({ error: typed('a string') }).describe(description);
 const nonEmpty = (description: string) =>
   z.string({ error: typed('a non-empty string') }).refine((s) => s.trim().length > 0, { error: 'must not be empty' }).describe(description);
@@ -62,22 +69,17 @@ export function maxRequestFrames(resolution: Resolution): number {
 const common = {
   prompt: nonEmpty('What to generate; long prompts are truncated by tokens, not rejected.'),
   negative_prompt: text('Negative prompt for classifier-free guidance ("" when absent, in every mode).').optional(),
-  fps: z
-    .number({ error: typed('a number') })
-    .min(FPS_MIN, { error: `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}` })
-    .max(FPS_MAX, { error: `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}` })
+  fps: numberIn(FPS_MIN, FPS_MAX, `must be ≥ ${FPS_MIN} and ≤ ${FPS_MAX}`)
     .describe('Frames per second of the output (and of the prompt metadata); 10–30 recommended.')
     .optional(),
   seed: intIn(0, SEED_MAX).describe('Noise seed; drawn at random when absent and returned in x-cosmos3-seed.').optional(),
   num_steps: intIn(STEPS_RANGE[0], STEPS_RANGE[1]).describe('Denoising steps.').optional(),
-  guidance: z
-    .number({ error: typed('a number') })
-    .min(GUIDANCE_RANGE[0], { error: `must be in ${GUIDANCE_RANGE[0]}..${GUIDANCE_RANGE[1]}` })
-    .max(GUIDANCE_RANGE[1], { error: `must be in ${GUIDANCE_RANGE[0]}..${GUIDANCE_RANGE[1]}` })
+  guidance: numberIn(GUIDANCE_RANGE[0], GUIDANCE_RANGE[1], `must be in ${GUIDANCE_RANGE[0]}..${GUIDANCE_RANGE[1]}`)
     .describe('Classifier-free guidance scale; 1 skips the unconditional pass.')
     .optional(),
-  shift: z.number({ error: typed('a number') }).gte(SHIFT_MIN, { error: `must be between ${SHIFT_MIN} and ${SHIFT_MAX}` })
-    .lte(SHIFT_MAX, { error: `must be between ${SHIFT_MIN} and ${SHIFT_MAX}` }).describe(`Flow shift of the sigma schedule, ${SHIFT_MIN}..${SHIFT_MAX}.`).optional(),
+  shift: numberIn(SHIFT_MIN, SHIFT_MAX, `must be between ${SHIFT_MIN} and ${SHIFT_MAX}`)
+    .describe(`Flow shift of the sigma schedule, ${SHIFT_MIN}..${SHIFT_MAX}.`)
+    .optional(),
 };
 
 const vision = {
