@@ -135,13 +135,11 @@ export class JobQueue {
   }
 
   #dispatch(): void {
-    let started = 0;
+    const waiting = this.#waiting.length;
     while (this.#running.size < this.#opts.concurrency && this.#waiting.length > 0) {
-      const job = this.#waiting.shift()!;
-      started++;
-      void this.#start(job);
+      void this.#start(this.#waiting.shift()!);
     }
-    if (started > 0) for (const behind of this.#waiting) behind.movedUp();
+    if (this.#waiting.length < waiting) for (const behind of this.#waiting) behind.movedUp();
   }
 
   async #start(job: Job): Promise<void> {

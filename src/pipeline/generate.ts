@@ -82,9 +82,10 @@ export async function generate(ctx: PipelineContext, plan: GenerationPlan): Prom
   const needsClean = plan.visionNoisy.some((n) => n === 0);
   let clean: HostTensor | undefined;
   if (needsClean) {
-    assert(plan.encodeConditioning !== undefined, 'a conditioning encoder for the clean frames');
+    const encode = plan.encodeConditioning;
+    assert(encode !== undefined, 'a conditioning encoder for the clean frames');
     progress('vae_encode');
-    clean = await timed('vae_encode', () => (plan.encodeConditioning as (signal?: AbortSignal) => Promise<HostTensor>)(hooks.signal));
+    clean = await timed('vae_encode', () => encode(hooks.signal));
   }
   const vision = mixCleanFrames(noise.vision, plan.latentShape, plan.visionNoisy, clean);
   let actions: ActionState | undefined;
