@@ -11,8 +11,8 @@ const DEFAULT_MAX_ROWS = 100_000;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
- * Parse an action file: JSON, a plain 2-D array [T][D] of finite numbers (in float32's range), T ≥ 1, D ≥ 1, every row the same
- * width. This is exactly what cosmos-framework accepts (`torch.tensor(json.loads(text))`, then the last dim must
+ * Parse an action file: JSON, a plain 2-D array [T][D] of finite numbers (in float32's range), T ≥ 1, D ≥ 1,
+ * every row the same width. This is exactly what cosmos-framework accepts (`torch.tensor(json.loads(text))`, then the last dim must
  * equal the domain's raw action dim); objects such as {"action": ...} are not accepted there, so not here either.
  * Not JSON → InputUnreadableError; wrong shape or values → InvalidFieldError; both name `field` (400).
  */

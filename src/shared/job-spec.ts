@@ -81,7 +81,6 @@ export interface ActionCanvas {
   readonly latentWidth: number;
 }
 
-
 /** What a pipeline returns. */
 export interface PipelineResult {
   /** Generated frames (vision modes) or the conditioning frames to echo (inverse_dynamics, policy). */

@@ -7,7 +7,8 @@ export const SSE_HEARTBEAT_MS = 15_000;
 /**
  * Stream a job's changes as Server-Sent Events on the raw response: `state` (the full status) first, then
  * `progress` ({id, state, progress}) on every progress change, `state` on every state change and whenever a
- * queued job moves up (its `queue_position`); the stream ends after the terminal state. A comment line every 15 s keeps proxies from closing an idle stream.
+ * queued job moves up (its `queue_position`); the stream ends after the terminal state. A comment line every
+ * 15 s keeps proxies from closing an idle stream.
  */
 export function streamJobEvents(job: Job, request: FastifyRequest, reply: FastifyReply, status: (job: Job) => JobStatusBody): void {
   reply.hijack();
