@@ -11,6 +11,26 @@ function sink(): NodeJS.WritableStream & { text: string } {
   return s as unknown as NodeJS.WritableStream & { text: string };
 }
 
+/**
+ * A copy of the tiny fixture in a fresh folder listing only `cases`, with `tensor` of `caseName` changed in place
+ * by `mutate` (float32 values).
+ */
+async function tamperedFixture(caseName: string, tensor: string, mutate: (values: Float32Array) => void, cases: readonly string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-tampered-'));
+  await cp(FIXTURE, dir, { recursive: true });
+  const { SafetensorsReader, writeSafetensors } = await import('../../src/convert/index.js');
+  const r = await SafetensorsReader.open(path.join(FIXTURE, `${caseName}.safetensors`));
+  await rm(path.join(dir, `${caseName}.safetensors`));
+  await writeSafetensors(path.join(dir, `${caseName}.safetensors`), r.names().map((n) => ({ name: n, dtype: r.get(n)!.dtype, shape: r.get(n)!.shape })), async (n) => {
+    const copy = new Uint8Array(await r.readBytes(n));
+    if (n === tensor) mutate(new Float32Array(copy.buffer));
+    return copy;
+  });
+  await r.close();
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases }));
+  return dir;
+}
+
 describe('cosmos3-serve verify', () => {
   it('passes every golden case of the tiny fixture (transformer, VAE, scheduler, pipeline) within 1e-4', async () => {
     const lines = await verifyFixture(FIXTURE, { tolerance: 1e-4 });
@@ -32,23 +52,9 @@ describe('cosmos3-serve verify', () => {
   });
 
   it('fails (exit 1) on a case whose golden output was tampered with, and names it', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-bad-'));
+    // a fixture with one case whose stored transformer output is perturbed
+    const dir = await tamperedFixture('tf_t2i', 'out_vision_0', (v) => void (v[3] += 1), ['tf_t2i', 'tf_t2v']);
     try {
-      await cp(FIXTURE, dir, { recursive: true });
-      // a fixture with one case whose stored transformer output is perturbed
-      const { SafetensorsReader, writeSafetensors } = await import('../../src/convert/index.js');
-      const src = path.join(FIXTURE, 'tf_t2i.safetensors');
-      const r = await SafetensorsReader.open(src);
-      const names = r.names();
-      await rm(path.join(dir, 'tf_t2i.safetensors'));
-      await writeSafetensors(path.join(dir, 'tf_t2i.safetensors'), names.map((n) => ({ name: n, dtype: r.get(n)!.dtype, shape: r.get(n)!.shape })), async (n) => {
-        const b = await r.readBytes(n);
-        const copy = new Uint8Array(b);
-        if (n === 'out_vision_0') new Float32Array(copy.buffer)[3] += 1;
-        return copy;
-      });
-      await r.close();
-      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: ['tf_t2i', 'tf_t2v'] }));
       const out = sink();
       const err = sink();
       const code = await runVerify(['--fixture', dir], { stdout: out, stderr: err });
@@ -62,22 +68,11 @@ describe('cosmos3-serve verify', () => {
   });
 
   it('a VAE case whose decoded pixels are off by more than a byte fails on the RGB-byte check of the served graph', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-bytes-'));
+    // 20 values far off, which a rel L2 under 1e-4 would not see
+    const dir = await tamperedFixture('vae_image', 'decode_out', (px) => {
+      for (let i = 0; i < 20; i++) px[i * 7] = px[i * 7] > 0 ? -0.5 : 0.5;
+    }, ['vae_image']);
     try {
-      await cp(FIXTURE, dir, { recursive: true });
-      const { SafetensorsReader, writeSafetensors } = await import('../../src/convert/index.js');
-      const r = await SafetensorsReader.open(path.join(FIXTURE, 'vae_image.safetensors'));
-      await rm(path.join(dir, 'vae_image.safetensors'));
-      await writeSafetensors(path.join(dir, 'vae_image.safetensors'), r.names().map((n) => ({ name: n, dtype: r.get(n)!.dtype, shape: r.get(n)!.shape })), async (n) => {
-        const copy = new Uint8Array(await r.readBytes(n));
-        if (n === 'decode_out') {
-          const px = new Float32Array(copy.buffer);
-          for (let i = 0; i < 20; i++) px[i * 7] = px[i * 7] > 0 ? -0.5 : 0.5; // 20 values far off, a rel L2 under 1e-4 would not see
-        }
-        return copy;
-      });
-      await r.close();
-      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ cases: ['vae_image'] }));
       const lines = await verifyFixture(dir, { tolerance: 1 }); // only the exact byte check can fail at this tolerance
       expect(lines[0].ok).toBe(false);
       expect(lines[0].worst).toMatch(/RGB bytes .*more than 1 off/);

@@ -12,6 +12,19 @@ const spec = (prompt: string, numSteps = 3): JobSpec => ({
 const pool = (extra: Partial<ConstructorParameters<typeof WorkerPool>[0]> = {}) =>
   new WorkerPool({ devices: ['cpu'], modelDir: '/none', runnerModule: FAKE_RUNNER, restartDelayMs: 10, ...extra });
 
+/** A started pool and the worker events it emits, closed after `use`. */
+async function withPool(extra: Partial<ConstructorParameters<typeof WorkerPool>[0]>, use: (p: WorkerPool, events: string[]) => Promise<void>): Promise<void> {
+  const p = pool(extra);
+  const events: string[] = [];
+  p.onWorkerEvent((e) => events.push(e.type));
+  await p.start();
+  try {
+    await use(p, events);
+  } finally {
+    await p.close();
+  }
+}
+
 describe('WorkerPool', () => {
   it('finds the compiled worker and the ONNX Runtime runner under dist/ when run from sources', () => {
     expect(defaultWorkerFile().pathname).toMatch(/\/dist\/src\/engine\/worker\.js$/);
@@ -56,11 +69,7 @@ describe('WorkerPool', () => {
   });
 
   it('a run that ignores a cancel is terminated after cancelGraceMs and its worker replaced', async () => {
-    const p = pool({ cancelGraceMs: 100 });
-    const events: string[] = [];
-    p.onWorkerEvent((e) => events.push(e.type));
-    await p.start();
-    try {
+    await withPool({ cancelGraceMs: 100 }, async (p, events) => {
       const controller = new AbortController();
       const run = p.run('deaf', spec('x [deaf] [steps=100] [ms=50]'), {}, { signal: controller.signal, onProgress() {} });
       await new Promise((r) => setTimeout(r, 50));
@@ -69,19 +78,13 @@ describe('WorkerPool', () => {
       await expect(p.run('after', spec('x'), {}, { signal: new AbortController().signal, onProgress() {} })).resolves.toBeDefined();
       expect(events).toContain('restart');
       expect(events).not.toContain('crash');
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('never terminates a worker inside a native call (the binding would abort the process): the run stops when the call returns', async () => {
     const warnings: string[] = [];
     const logger = { info() {}, debug() {}, error() {}, warn: (_: unknown, msg?: string) => void warnings.push(msg ?? ''), child() { return logger; } };
-    const p = pool({ cancelGraceMs: 50, logger });
-    const events: string[] = [];
-    p.onWorkerEvent((e) => events.push(e.type));
-    await p.start();
-    try {
+    await withPool({ cancelGraceMs: 50, logger }, async (p, events) => {
       const controller = new AbortController();
       let last = -1;
       const run = p.run('native', spec('x [native=1200] [at=1] [steps=50] [ms=5]'), {}, { signal: controller.signal, onProgress: (pr) => (last = pr.step) });
@@ -99,17 +102,11 @@ describe('WorkerPool', () => {
       await expect(p.run('after', spec('x'), {}, { signal: new AbortController().signal, onProgress() {} })).resolves.toBeDefined();
       expect(events).not.toContain('restart');
       expect(events).not.toContain('crash');
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('a worker that stops by itself right after its native call is not terminated, and the job queued behind runs on it', async () => {
-    const p = pool({ cancelGraceMs: 1 });
-    const events: string[] = [];
-    p.onWorkerEvent((e) => events.push(e.type));
-    await p.start();
-    try {
+    await withPool({ cancelGraceMs: 1 }, async (p, events) => {
       const controller = new AbortController();
       const a = p.run('a', spec('x [native=600] [at=1] [steps=2] [ms=1]'), {}, { signal: controller.signal, onProgress() {} });
       const b = p.run('b', spec('y [steps=1]'), {}, { signal: new AbortController().signal, onProgress() {} });
@@ -122,9 +119,7 @@ describe('WorkerPool', () => {
       await expect(a).rejects.toThrow('cancelled');
       await expect(b).resolves.toBeDefined();
       expect(events).not.toContain('restart');
-    } finally {
-      await p.close();
-    }
+    });
   });
 
   it('start() rejects with C3S_ERR_WORKER_START when the runner cannot warm up, or does not exist', async () => {
