@@ -18,6 +18,7 @@
  * CPU-side ratios, tiny (--tiny) to check the script itself in CI.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -372,30 +373,38 @@ async function main(): Promise<void> {
     rows.push({ metric: `projected text2video ${bigLabel}, 35 steps, CFG 6 (measured steady step × 35 + VAE decode + MP4 encode)`, value: `${projected.toFixed(1)} s`, target: `≤ 200 s (published H100: ${Object.entries(PUBLISHED.t2v720_h100_s).map(([k, v]) => `${k} ${v} s`).join(', ')})` });
   }
 
-  // ---- torch: the reference transformer's forward on the same GPU (before the profiles: the issue asks for it)
+  // ---- torch: the reference transformer's forward on the same GPU (before the profiles: the issue asks for it).
+  // At the CPU sizes it runs only when TORCH_PYTHON is set, on the CPU in float32 (a check of the script itself)
   if (phases.has('torch') && size.device === 'gpu' && !process.env.TORCH_PYTHON) {
     emit({ torch: { skipped: 'TORCH_PYTHON is not set (PyTorch + the diffusers source were not found on this host)' } });
     rows.push({ metric: 'PyTorch reference forward (same GPU)', value: 'not run: TORCH_PYTHON unset (no PyTorch + diffusers on this host)', target: 'ORT ≤ PyTorch' });
-  } else if (phases.has('torch') && size.device === 'gpu' && left() < 150) {
+  } else if (phases.has('torch') && process.env.TORCH_PYTHON && left() < 150) {
     rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `not run: ${left().toFixed(0)} s left before the deadline`, target: 'ORT ≤ PyTorch' });
     emit({ torch: { skipped: `only ${left().toFixed(0)} s left before the deadline` } });
-  } else if (phases.has('torch') && size.device === 'gpu' && process.env.TORCH_PYTHON) {
+  } else if (phases.has('torch') && process.env.TORCH_PYTHON) {
+    const where = size.device === 'gpu' ? 'same GPU' : 'CPU, float32';
+    // beside the bundle on the GPU host (TORCH_SCRIPT), beside this file when run from source, bench/gpu/ from dist/
     const here = path.dirname(fileURLToPath(import.meta.url));
+    const script = process.env.TORCH_SCRIPT ?? [path.join(here, 'torch_forward.py'), path.join(here, '../../../bench/gpu/torch_forward.py')].find((f) => existsSync(f)) ?? 'torch_forward.py';
     const cfgFile = path.join(values.dir!, 'transformer-config.json');
     await writeFile(cfgFile, JSON.stringify(size.transformer));
-    const shapes = [...size.forwards.map(([, T, H, W]) => [T, H, W]), [1, 45, 80]];
+    // the forward sizes and a 720p image (text2image's 920 tokens), each once
+    const shapes = [...new Set([...size.forwards.map(([, T, H, W]) => `${T},${H},${W}`), '1,45,80'])].map((k) => k.split(',').map(Number));
     try {
-      const out = execFileSync(process.env.TORCH_PYTHON, [process.env.TORCH_SCRIPT ?? path.join(here, 'torch_forward.py'), cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
-        { encoding: 'utf8', timeout: Math.floor(Math.min(300_000, Math.max(60_000, (left() - 10) * 1000))), stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = execFileSync(process.env.TORCH_PYTHON, [script, cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
+        {
+          encoding: 'utf8', timeout: Math.floor(Math.min(300_000, Math.max(60_000, (left() - 10) * 1000))), stdio: ['ignore', 'pipe', 'inherit'],
+          env: size.device === 'cpu' ? { ...process.env, TORCH_DEVICE: 'cpu', TORCH_DTYPE: 'float32' } : process.env,
+        });
       let backend = '?';
-      for (const line of out.trim().split('\n')) {
+      for (const line of out.trim().split('\n').filter((l) => l.startsWith('{'))) {
         const o = JSON.parse(line) as { vision_tokens?: number; forward_s?: number; error?: string; attention_backend?: string };
         emit({ torch: o });
         if (o.attention_backend) backend = o.attention_backend;
-        if (o.error) rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `failed: ${o.error.slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
+        if (o.error) rows.push({ metric: `PyTorch reference forward (${where})`, value: `failed: ${o.error.slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
         if (o.vision_tokens && o.forward_s) {
           const ours = Object.values(fwd.fused).find((f) => f.tokens === o.vision_tokens);
-          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} vision tokens (same GPU, attention backend ${backend})`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
+          rows.push({ metric: `PyTorch reference forward, ${o.vision_tokens} vision tokens (${where}, attention backend ${backend})`, value: `${o.forward_s.toFixed(3)} s${ours ? ` — ORT/PyTorch ${(ours.seconds / o.forward_s).toFixed(2)}` : ''}`, target: 'ORT ≤ PyTorch' });
         }
       }
     } catch (err) {
@@ -403,7 +412,7 @@ async function main(): Promise<void> {
       const e = err as Error & { stdout?: string };
       for (const line of (e.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{'))) emit({ torch: JSON.parse(line) as unknown });
       emit({ torch: { error: e.message.slice(0, 300) } });
-      rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `failed: ${e.message.split('\n')[0].slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
+      rows.push({ metric: `PyTorch reference forward (${where})`, value: `failed: ${e.message.split('\n')[0].slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
     }
   }
 

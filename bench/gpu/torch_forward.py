@@ -1,7 +1,11 @@
 """Side-by-side reference timing for bench:gpu: one forward of the diffusers Cosmos3 transformer (eager
-PyTorch, bf16, random weights) at the same sizes as the ONNX Runtime run. The diffusers source is brought to
-the GPU host at run time (DIFFUSERS_SRC) and never committed. Prints one JSON line per measurement."""
-import json, os, sys, time
+PyTorch, random weights) at the same sizes as the ONNX Runtime run. The diffusers source is brought to the
+GPU host at run time (DIFFUSERS_SRC) and never committed. TORCH_DEVICE (default cuda) and TORCH_DTYPE
+(default bfloat16 on cuda, float32 elsewhere) let the same script run on a CPU at the tiny and mid sizes, to
+check it before a GPU run. Prints one JSON line per measurement; an error is one JSON line too (and its
+traceback on stderr), so the benchmark's table says what failed."""
+import json, os, sys, time, traceback
+
 
 def main():
     src = os.environ.get("DIFFUSERS_SRC")
@@ -13,12 +17,16 @@ def main():
     cfg = json.load(open(sys.argv[1]))
     sizes = json.loads(sys.argv[2])  # [[T, H, W], ...] latent sizes
     text_len = int(sys.argv[3]) if len(sys.argv) > 3 else 300
-    backend = os.environ.get("TORCH_ATTENTION_BACKEND", "_native_cudnn")
+    dev = os.environ.get("TORCH_DEVICE", "cuda")
+    cuda = dev.startswith("cuda")
+    dtype = getattr(torch, os.environ.get("TORCH_DTYPE", "bfloat16" if cuda else "float32"))
+    backend = os.environ.get("TORCH_ATTENTION_BACKEND", "_native_cudnn" if cuda else "native")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     kwargs = {k: v for k, v in cfg.items() if not k.startswith("_")}
     torch.manual_seed(0)
     t0 = time.time()
-    torch.set_default_dtype(torch.bfloat16)
-    with torch.device("cuda"):
+    torch.set_default_dtype(dtype)
+    with torch.device(dev):
         model = Cosmos3OmniTransformer(**kwargs)
     model.time_embedder.float()
     model.eval()
@@ -27,28 +35,30 @@ def main():
     except Exception as e:  # older builds: keep the default backend
         backend = f"default ({e})"
     torch.set_default_dtype(torch.float32)
-    print(json.dumps({"torch": torch.__version__, "init_s": round(time.time() - t0, 1), "attention_backend": backend}), flush=True)
-    dev = "cuda"
+    print(json.dumps({"torch": torch.__version__, "device": dev, "dtype": str(dtype).removeprefix("torch."),
+                      "init_s": round(time.time() - t0, 1), "attention_backend": backend}), flush=True)
     for T, H, W in sizes:
         hp, wp = (H + 1) // 2, (W + 1) // 2
         nv = T * hp * wp
         L = text_len
         N = L + nv
+        # mRoPE positions as the pipeline lays them out: text 0..L-1 on all three axes, then the vision grid
+        # after the modality margin (frame index on the temporal axis at the base fps)
         pos = torch.zeros(3, N, dtype=torch.float32)
         pos[:, :L] = torch.arange(L, dtype=torch.float32)
         off = float(L + cfg["unified_3d_mrope_temporal_modality_margin"])
-        t = torch.arange(T, dtype=torch.float32) / (24.0 / 4) * (24.0 / 4) + off if T > 1 else torch.full((1,), off)
+        t = torch.arange(T, dtype=torch.float32) + off if T > 1 else torch.full((1,), off)
         tt = t[:, None, None].expand(T, hp, wp).reshape(-1)
         hh = torch.arange(hp, dtype=torch.float32)[None, :, None].expand(T, hp, wp).reshape(-1)
         ww = torch.arange(wp, dtype=torch.float32)[None, None, :].expand(T, hp, wp).reshape(-1)
         pos[0, L:], pos[1, L:], pos[2, L:] = tt, hh, ww
         args = dict(
-            input_ids=torch.randint(0, 1000, (L,), device=dev),
+            input_ids=torch.randint(0, min(1000, cfg["vocab_size"]), (L,), device=dev),
             text_indexes=torch.arange(L, device=dev),
             position_ids=pos.to(dev),
             und_len=L,
             sequence_length=N,
-            vision_tokens=[torch.randn(1, 48, T, H, W, device=dev, dtype=torch.bfloat16)],
+            vision_tokens=[torch.randn(1, cfg["latent_channel"], T, H, W, device=dev, dtype=dtype)],
             vision_token_shapes=[(T, hp, wp)],
             vision_sequence_indexes=torch.arange(L, N, device=dev),
             vision_mse_loss_indexes=torch.arange(L, N, device=dev),
@@ -56,22 +66,28 @@ def main():
             vision_noisy_frame_indexes=[torch.arange(T, device=dev)],
         )
         times = []
-        torch.cuda.reset_peak_memory_stats()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
         with torch.no_grad():
             for i in range(4):
-                torch.cuda.synchronize()
+                sync()
                 s = time.time()
-                model(**args)
-                torch.cuda.synchronize()
+                out = model(**args)
+                sync()
                 if i > 0:
                     times.append(time.time() - s)
+        pred = out.sample[0]
+        if tuple(pred.shape[-3:]) != (T, H, W) or not bool(torch.isfinite(pred).all()):
+            raise RuntimeError(f"unexpected vision output {tuple(pred.shape)} (finite: {bool(torch.isfinite(pred).all())}) for latent {[T, H, W]}")
         times.sort()
         print(json.dumps({"engine": "pytorch", "vision_tokens": nv, "text_tokens": L, "forward_s": round(times[len(times) // 2], 4),
-                          "peak_gb": round(torch.cuda.max_memory_allocated() / 2**30, 1)}), flush=True)
+                          "peak_gb": round(torch.cuda.max_memory_allocated() / 2**30, 1) if cuda else None}), flush=True)
+
 
 if __name__ == "__main__":
     try:
         main()
     except Exception as e:
+        traceback.print_exc()
         print(json.dumps({"engine": "pytorch", "error": f"{type(e).__name__}: {e}"}), flush=True)
         sys.exit(0)
