@@ -51,6 +51,17 @@ describe('cosmos3-serve verify', () => {
     for (const l of lines) expect(l.ok, formatLine(l)).toBe(true);
   });
 
+  it('passes a transformer fixture made by the reference code with the real attention layout on another hidden size (cosmos3-heads128)', async () => {
+    // heads of 128, mRoPE [24, 20, 20], 4 query heads per K/V head, hidden 64 ≠ 4 × 128: until the attention output
+    // was reshaped to heads × head_dim instead of the hidden size, every case failed to load
+    const lines = await verifyFixture(path.resolve('test/fixtures/cosmos3-heads128'), { tolerance: 1e-4 });
+    const text = lines.map(formatLine).join('\n');
+    expect(lines.map((l) => l.caseName).sort(), text).toEqual([
+      'tf_action_fd', 'tf_action_id', 'tf_action_policy', 'tf_i2v', 'tf_t2i', 'tf_t2v', 'tf_t2v_odd', 'tf_t2v_sound', 'tf_v2v',
+    ]);
+    for (const l of lines) expect(l.ok, formatLine(l)).toBe(true);
+  });
+
   it('fails (exit 1) on a case whose golden output was tampered with, and names it', async () => {
     // a fixture with one case whose stored transformer output is perturbed
     const dir = await tamperedFixture('tf_t2i', 'out_vision_0', (v) => void (v[3] += 1), ['tf_t2i', 'tf_t2v']);

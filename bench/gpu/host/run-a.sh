@@ -4,7 +4,7 @@
 set -u
 OPT=/opt/kit
 mkdir -p $OPT && tar xJf .kit/a/kit-a.tar.xz -C $OPT && echo "node $($OPT/bin/node --version)"
-mkdir -p /opt/diffusers && tar xJf .kit/bench/diffusers-src.tar.xz -C /opt/diffusers && ls /opt/diffusers/src/diffusers | head -3
+mkdir -p /opt/diffusers && tar xJf .kit/a/diffusers-src.tar.xz -C /opt/diffusers && ls /opt/diffusers/src/diffusers | head -3
 cp .kit/bench/bench-gpu.mjs .kit/bench/torch_forward.py $OPT/
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 PY=/opt/torch/.venv/bin/python3

@@ -104,8 +104,9 @@ export class TowerContext {
     return this.flat(this.g.op('Expand', [kv4, this.g.i64([1, 1, nH / nKV, 1])]), nH);
   }
 
+  /** Attention output [1, S, nH*hd] → [S, nH*hd] (the output projection's input; nH·hd need not be the hidden size). */
   as2d(x: string): string {
-    return this.o.reshape(x, this.g.i64([-1, this.cfg.hidden_size]));
+    return this.o.reshape(x, this.g.i64([-1, this.cfg.num_attention_heads * this.cfg.head_dim]));
   }
 
   mha(q: string, k: string, v: string, bias?: string): string {

@@ -53,30 +53,53 @@ describe('split transformer graphs (transformer_text + transformer_gen*) against
   });
 
   it('text + generator graphs equal the single graph (≤ 1e-6) and every tf_* golden case (≤ 1e-4)', async () => {
-    const cases = (await listCases(FIXTURE)).filter((c) => c.startsWith('tf_'));
-    expect(cases.length).toBeGreaterThan(0);
-    for (const name of cases) {
-      const c = await openCase(FIXTURE, name);
-      try {
-        const { variant, feeds, outputs } = await transformerCaseFeeds(c);
-        const single = await (await session(`transformer${variant}`)).run(feeds);
-        const ids = feeds.input_ids;
-        const kv = await (await session('transformer_text')).run({ input_ids: ids, positions: textColumns(feeds.positions, ids.data.length) });
-        const genFeeds = { ...kv, ...feeds };
-        delete genFeeds.input_ids;
-        const split = await (await session(`transformer_gen${variant}`)).run(genFeeds);
-        for (const [ours, ref] of outputs) {
-          const a = split[ours].data as Float32Array;
-          expect.soft(split[ours].shape, `${name} ${ours} shape`).toEqual(single[ours].shape);
-          expect.soft(relL2(a, single[ours].data as Float32Array), `${name} ${ours} vs single`).toBeLessThanOrEqual(1e-6);
-          expect.soft(relL2(a, (await c.f32(ref)).data), `${name} ${ref}`).toBeLessThan(1e-4);
-        }
-      } finally {
-        await c.close();
-      }
+    await expectSplitMatchesSingle(FIXTURE, session);
+  });
+
+  it('the same on the real attention layout with a hidden size other than heads × head_dim (cosmos3-heads128)', async () => {
+    const fixture = path.resolve('test/fixtures/cosmos3-heads128');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfsplit128-'));
+    const own = new Map<string, OrtSession>();
+    try {
+      const m = await convertCheckpoint({ checkpoint: fixture, out: dir, dtype: 'float32', hash: false, servable: false }); // no VAE
+      expect(m.graphs.transformer_text.outputs[0].dims).toEqual(['text_len', 1, 128]);
+      await expectSplitMatchesSingle(fixture, async (name) => {
+        let s = own.get(name);
+        if (!s) own.set(name, (s = await OrtSession.create(path.join(dir, m.graphs[name].file), { device: 'cpu', threads: 1 })));
+        return s;
+      });
+    } finally {
+      for (const s of own.values()) await s.release();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** Every tf_* case of a fixture through transformer_text + transformer_gen*: equal to the single graph and the golden outputs. */
+async function expectSplitMatchesSingle(fixture: string, session: (name: string) => Promise<OrtSession>): Promise<void> {
+  const cases = (await listCases(fixture)).filter((c) => c.startsWith('tf_'));
+  expect(cases.length).toBeGreaterThan(0);
+  for (const name of cases) {
+    const c = await openCase(fixture, name);
+    try {
+      const { variant, feeds, outputs } = await transformerCaseFeeds(c);
+      const single = await (await session(`transformer${variant}`)).run(feeds);
+      const ids = feeds.input_ids;
+      const kv = await (await session('transformer_text')).run({ input_ids: ids, positions: textColumns(feeds.positions, ids.data.length) });
+      const genFeeds = { ...kv, ...feeds };
+      delete genFeeds.input_ids;
+      const split = await (await session(`transformer_gen${variant}`)).run(genFeeds);
+      for (const [ours, ref] of outputs) {
+        const a = split[ours].data as Float32Array;
+        expect.soft(split[ours].shape, `${name} ${ours} shape`).toEqual(single[ours].shape);
+        expect.soft(relL2(a, single[ours].data as Float32Array), `${name} ${ours} vs single`).toBeLessThanOrEqual(1e-6);
+        expect.soft(relL2(a, (await c.f32(ref)).data), `${name} ${ref}`).toBeLessThan(1e-4);
+      }
+    } finally {
+      await c.close();
+    }
+  }
+}
 
 describe('transformer_gen_merged: the served generator with guidance pairing built in', () => {
   let out: string;
