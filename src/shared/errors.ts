@@ -46,6 +46,8 @@ export const UnauthorizedError = createError<'C3S_ERR_UNAUTHORIZED', 401, [Error
   'C3S_ERR_UNAUTHORIZED', 'missing or invalid API key (send "Authorization: Api-Key <key>" or "Bearer <key>")', 401);
 export const RouteNotFoundError = createError<'C3S_ERR_ROUTE_NOT_FOUND', 404, [string, string, ErrorOptions?]>(
   'C3S_ERR_ROUTE_NOT_FOUND', 'no route %s %s', 404);
+export const MethodNotAllowedError = createError<'C3S_ERR_METHOD_NOT_ALLOWED', 405, [string, string, string, ErrorOptions?]>(
+  'C3S_ERR_METHOD_NOT_ALLOWED', 'method %s is not allowed on %s (allowed: %s)', 405);
 export const JobNotFoundError = createError<'C3S_ERR_JOB_NOT_FOUND', 404, [string, ErrorOptions?]>(
   'C3S_ERR_JOB_NOT_FOUND', 'job %s not found (unknown, or its result expired)', 404);
 export const JobNotFinishedError = createError<'C3S_ERR_JOB_NOT_FINISHED', 409, [string, string, ErrorOptions?]>(
@@ -92,8 +94,8 @@ export const ERROR_CATALOGUE = [
   InvalidFieldError, InputUnreadableError, InputFetchError, InputForbiddenError, InputTooLargeError, InputTimeoutError,
   SafetensorsFormatError, CheckpointTensorError, CheckpointConfigError, ModelManifestError, FixtureError,
   MediaToolError,
-  UnauthorizedError, RouteNotFoundError, JobNotFoundError, JobNotFinishedError, JobCancelledError, MalformedRequestError,
-  BodyTooLargeError, UnsupportedMediaTypeError, QueueFullError, NotReadyError, ShuttingDownError, JobTimeoutError,
+  UnauthorizedError, RouteNotFoundError, MethodNotAllowedError, JobNotFoundError, JobNotFinishedError, JobCancelledError,
+  MalformedRequestError, BodyTooLargeError, UnsupportedMediaTypeError, QueueFullError, NotReadyError, ShuttingDownError, JobTimeoutError,
   WorkerCrashedError, WorkerStartError, InternalError, ConfigError, CudaProvisioningError,
 ] as const;
 

@@ -121,6 +121,21 @@ describe('other client errors', () => {
     expect(res.statusCode).toBe(404);
     expect(res.json().error).toEqual({ code: 'C3S_ERR_ROUTE_NOT_FOUND', message: 'no route GET /nope', field: null });
   });
+  it('a known path with another method is a 405 naming the allowed methods, in the same shape, with Allow', async () => {
+    for (const [method, url, allow] of [
+      ['GET', '/predict', 'POST'], ['PUT', '/v1/jobs', 'POST'], ['POST', '/v1/jobs/abc', 'DELETE, GET, HEAD'],
+      ['DELETE', '/environments/production/predict', 'POST'], ['POST', '/health/ready', 'GET, HEAD'],
+    ] as const) {
+      const res = await app.inject({ method, url: `${url}?x=1` });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow, `${method} ${url}`).toBe(allow);
+      expect(res.json().error).toEqual({ code: 'C3S_ERR_METHOD_NOT_ALLOWED', message: `method ${method} is not allowed on ${url} (allowed: ${allow})`, field: null });
+    }
+    // not a path of any route: still 404 (a trailing slash or an extra segment included)
+    for (const url of ['/predict/', '/v1/jobs/abc/nope', '/environments/predict']) {
+      expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
+    }
+  });
   it('an unknown job is a 404', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/jobs/does-not-exist' });
     expect(res.statusCode).toBe(404);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { QueueFullError, RouteNotFoundError } from '../../shared/index.js';
+import { MethodNotAllowedError, QueueFullError, RouteNotFoundError } from '../../shared/index.js';
 import { errorReply } from '../error-body.js';
 
 export interface ErrorsPluginOptions {
@@ -29,10 +29,25 @@ export const errorsPlugin = fp(
       if (out.statusCode === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
       return reply.code(out.statusCode).send(out.body);
     });
+    // a path that exists with other methods is a 405 with Allow (RFC 9110 §15.5.6), not a 404
+    const routes: { pattern: RegExp; methods: readonly string[] }[] = [];
+    app.addHook('onRoute', (route) => {
+      routes.push({ pattern: routePattern(route.url ?? route.path), methods: [route.method].flat() });
+    });
     app.setNotFoundHandler((request, reply) => {
-      const out = errorReply(new RouteNotFoundError(request.method, request.url.split('?')[0]), { bodyLimitBytes: opts.bodyLimitBytes });
-      return reply.code(404).send(out.body);
+      const path = request.url.split('?')[0];
+      const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))].sort();
+      const err = allowed.length > 0 ? new MethodNotAllowedError(request.method, path, allowed.join(', ')) : new RouteNotFoundError(request.method, path);
+      const out = errorReply(err, { bodyLimitBytes: opts.bodyLimitBytes, requestId: request.id });
+      if (allowed.length > 0) reply.header('allow', allowed.join(', '));
+      return reply.code(out.statusCode).send(out.body);
     });
   },
   { fastify: '5.x', name: 'c3s-errors' },
 );
+
+/** A route's URL as a whole-path pattern: `:param` is one path segment, `*` anything. */
+function routePattern(url: string): RegExp {
+  const parts = url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}$`);
+}
