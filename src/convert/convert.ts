@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
-import { checkTransformerSupported, readConfig, TransformerConfigSchema } from './model-config.js';
+import { checkTransformerSupported, readConfig, SchedulerConfigSchema, TransformerConfigSchema } from './model-config.js';
 import {
   buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
   transformerWeightSpecs, type TransformerGraphOptions, type TransformerVariant,
@@ -148,7 +148,11 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   if (out === root || out.startsWith(root + path.sep)) {
     throw new CheckpointConfigError(opts.checkpoint, `holds the output folder ${opts.out}: write the graphs outside the checkpoint (its own files would be read as weights on the next run)`);
   }
-  if (opts.servable !== false) await checkServable(opts.checkpoint);
+  if (opts.servable !== false) {
+    await checkServable(opts.checkpoint);
+    // a scheduler the sampler does not implement is refused before any weight is converted
+    await readConfig(path.join(opts.checkpoint, 'scheduler', 'scheduler_config.json'), SchedulerConfigSchema);
+  }
   await mkdir(opts.out, { recursive: true });
   // a folder with a manifest is a model the server accepts: while this run rewrites it, it must not be one
   await rm(path.join(opts.out, MANIFEST_FILE), { force: true });

@@ -60,6 +60,48 @@ export const VaeConfigSchema = z.object({
 }).passthrough();
 export type VaeConfig = z.infer<typeof VaeConfigSchema>;
 
+/** A value the flow UniPC solver (src/pipeline/scheduler) implements; any other is refused by name. */
+const only = <T extends string | boolean>(value: T, dflt: T) =>
+  z.unknown().optional().transform((v, ctx) => {
+    const got = v ?? dflt;
+    if (got !== value) ctx.addIssue({ code: 'custom', message: `only ${JSON.stringify(value)} is supported, got ${JSON.stringify(got)}${v === undefined ? " (diffusers' default)" : ''}` });
+    return value;
+  });
+/** An option the solver does not implement: absent, null, false or an empty list. */
+const off = z.unknown().optional().transform((v, ctx) => {
+  if (v !== undefined && v !== null && v !== false && !(Array.isArray(v) && v.length === 0)) {
+    ctx.addIssue({ code: 'custom', message: `not supported (got ${JSON.stringify(v)})` });
+  }
+  return undefined;
+});
+
+/**
+ * scheduler_config.json (diffusers UniPCMultistepScheduler). Absent fields take diffusers' defaults; every field
+ * that changes the math must be a value the solver implements (Cosmos3: flow sigmas, flow prediction, data
+ * prediction, bh2, order 2, corrector on every step, last sigma 0), so an unsupported scheduler fails at convert
+ * and at load instead of sampling with other math.
+ */
+export const SchedulerConfigSchema = z.object({
+  num_train_timesteps: z.number().int().positive().default(1000),
+  flow_shift: z.number().positive().default(1),
+  solver_order: z.union([z.literal(1), z.literal(2)], { message: 'only 1 and 2 are supported' }).default(2),
+  lower_order_final: z.boolean().default(true),
+  prediction_type: only('flow_prediction', 'epsilon'),
+  use_flow_sigmas: only(true, false),
+  predict_x0: only(true, true),
+  solver_type: only('bh2', 'bh2'),
+  final_sigmas_type: only('zero', 'zero'),
+  use_karras_sigmas: off,
+  use_exponential_sigmas: off,
+  use_beta_sigmas: off,
+  use_dynamic_shifting: off,
+  shift_terminal: off,
+  thresholding: off,
+  disable_corrector: off,
+  solver_p: off,
+}).passthrough();
+export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
+
 /** Read and validate a component config; errors name the file and the field. */
 export async function readConfig<T>(file: string, schema: z.ZodType<T>): Promise<T> {
   let raw: unknown;

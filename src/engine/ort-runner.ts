@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readManifest, TransformerConfigSchema, VaeConfigSchema, readConfig } from '../convert/index.js';
+import { readManifest, SchedulerConfigSchema, TransformerConfigSchema, VaeConfigSchema, readConfig } from '../convert/index.js';
 import {
   createChatTokenizer, createPipelines, createPromptEncoder, DEFAULT_TEXT_SETTINGS, modelFactsFromConfigs,
   type Networks, type Pipelines, type PromptEncoder, type TextSettings,
@@ -72,7 +72,7 @@ export async function openOrtModel(modelDir: string, device: DeviceSpec, options
   }
   const tcfg = await readConfig(path.join(modelDir, 'transformer', 'config.json'), TransformerConfigSchema);
   const vcfg = await readConfig(path.join(modelDir, 'vae', 'config.json'), VaeConfigSchema);
-  const scfg = await readJson<{ num_train_timesteps: number; solver_order: number; lower_order_final: boolean }>(path.join(modelDir, 'scheduler', 'scheduler_config.json'));
+  const scfg = await readConfig(path.join(modelDir, 'scheduler', 'scheduler_config.json'), SchedulerConfigSchema);
   const modelIndex = await readJson<{ use_native_flow_schedule?: boolean }>(path.join(modelDir, 'model_index.json')).catch(() => ({}));
   const facts = modelFactsFromConfigs({
     transformer: {

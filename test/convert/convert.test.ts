@@ -111,6 +111,12 @@ describe('convertCheckpoint', () => {
     await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false }))
       .rejects.toThrow(/lacks text_tokenizer\/chat_template\.jinja \(or a chat_template in tokenizer_config\.json\)/);
     await expect(stat(out)).rejects.toThrow();
+    // a scheduler the sampler does not implement
+    await cp(path.join(FIXTURE, 'text_tokenizer'), path.join(ckpt, 'text_tokenizer'), { recursive: true });
+    const sched = JSON.parse(await readFile(path.join(FIXTURE, 'scheduler', 'scheduler_config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(path.join(ckpt, 'scheduler', 'scheduler_config.json'), JSON.stringify({ ...sched, solver_type: 'bh1' }));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false })).rejects.toThrow(/scheduler_config\.json: solver_type: only "bh2" is supported/);
+    await expect(stat(out)).rejects.toThrow();
   });
 
   it('refuses a checkpoint missing a tensor, naming it and the expected shape', async () => {

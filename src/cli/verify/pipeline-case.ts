@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FixtureError, relL2, tensor, type HostTensor } from '../../shared/index.js';
-import type { Manifest } from '../../convert/index.js';
+import { readConfig, SchedulerConfigSchema, type Manifest } from '../../convert/index.js';
 import { OrtDenoiser } from '../../engine/ort-denoiser.js';
 import { OrtVae } from '../../engine/ort-vae.js';
 import { denormaliseLatents, flowSchedule, mropePositions, sample, UniPcScheduler, type MropeConfig, type TextPass } from '../../pipeline/index.js';
 import type { GoldenCase } from './fixture.js';
 import { maskOf, type CaseResult } from './transformer-case.js';
-
-interface SchedulerConfig { flow_shift: number; num_train_timesteps: number; solver_order: number; lower_order_final: boolean }
 
 async function readJson<T>(file: string): Promise<T> {
   try {
@@ -26,7 +24,7 @@ function exact(name: string, ours: readonly number[], ref: readonly number[]): C
 
 /** sched_* cases: both schedule variants, the fixed-velocity UniPC steps and the reference schedules. */
 export async function runSchedulerCase(c: GoldenCase, fixture: string, tolerance: number): Promise<CaseResult[]> {
-  const cfg = await readJson<SchedulerConfig>(path.join(fixture, 'scheduler', 'scheduler_config.json'));
+  const cfg = await readConfig(path.join(fixture, 'scheduler', 'scheduler_config.json'), SchedulerConfigSchema);
   const solver = { order: cfg.solver_order, lowerOrderFinal: cfg.lower_order_final };
   const results: CaseResult[] = [];
   for (const variant of ['default', 'native'] as const) {
@@ -61,7 +59,7 @@ export async function runSchedulerCase(c: GoldenCase, fixture: string, tolerance
 export async function runPipelineCase(c: GoldenCase, fixture: string, modelDir: string, manifest: Manifest, tolerance: number): Promise<CaseResult[]> {
   const call = c.scalars.pipeline_call as { num_inference_steps: number; guidance_scale?: number; fps?: number };
   if (!call) throw new FixtureError(c.name, 'has no pipeline_call scalar');
-  const cfg = await readJson<SchedulerConfig>(path.join(fixture, 'scheduler', 'scheduler_config.json'));
+  const cfg = await readConfig(path.join(fixture, 'scheduler', 'scheduler_config.json'), SchedulerConfigSchema);
   const index = await readJson<{ use_native_flow_schedule?: boolean }>(path.join(fixture, 'model_index.json')).catch(() => ({} as { use_native_flow_schedule?: boolean }));
   const tcfg = await readJson<{ base_fps: number; unified_3d_mrope_temporal_modality_margin: number; sound_latent_fps?: number }>(path.join(fixture, 'transformer', 'config.json'));
   const fps = call.fps ?? 24;
