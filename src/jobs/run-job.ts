@@ -82,8 +82,8 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       signal,
       ...(deps.tmpRoot ? { tmpRoot: deps.tmpRoot } : {}),
     };
-    const fetchFile = async (ref: string, field: string): Promise<string> => {
-      const fetched = await m.fetchInput(ref, field, fetchOpts);
+    const fetchFile = async (ref: string, field: string, maxBytes = deps.maxInputBytes): Promise<string> => {
+      const fetched = await m.fetchInput(ref, field, { ...fetchOpts, maxBytes: Math.min(maxBytes, deps.maxInputBytes) });
       const tmp = fetched.tmp;
       if (tmp) cleanups.push(() => tmp.remove());
       return fetched.file;
@@ -116,7 +116,7 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
           const s = prepared.spec;
           if (s.mode !== 'forward_dynamics') return prepared;
           assert(s.actionPath !== undefined && s.action !== undefined, 'forward_dynamics has action_path');
-          const file = await fetchFile(s.actionPath, 'action_path');
+          const file = await fetchFile(s.actionPath, 'action_path', ACTION_FILE_MAX_BYTES);
           const rows = m.parseActions(await m.readFile(file), 'action_path', { width: s.action.rawDim });
           return { spec: s, input: { ...prepared.input, actions: rows } };
         }
@@ -152,6 +152,12 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
 }
 
 /**
+ * The most bytes an action file may have. It is read and parsed as JSON on the main thread, so it is bounded far
+ * below MAX_INPUT_BYTES: the model reads at most a 256-step chunk (30 values a row at most: ~200 kB as JSON).
+ */
+export const ACTION_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
  * Action modes: load the clip (video or image), cut it to the spatial factor, keep chunk+1 frames (cut, or pad
  * by repeating the last), scale it to fit the canvas (never up). The spec's width/height become the canvas size.
  */
@@ -182,9 +188,16 @@ async function prepareActionInput(
       canvas = canvasFor(height, width);
       return { width: canvas.sourceWidth, height: canvas.sourceHeight };
     },
+    // each frame fitted as it is decoded (per frame, so the same pixels as fitting the clip): a large input holds
+    // one frame at its own size, never chunk + 1 of them
+    mapFrame: async (frame) => {
+      canvas ??= canvasFor(frame.height, frame.width);
+      return m.fitWithin(frame, canvas.canvasWidth, canvas.canvasHeight);
+    },
   });
-  canvas ??= canvasFor(loaded.frames.height, loaded.frames.width);
-  const clip = await m.fitWithin(fitFrameCount(loaded.frames, pixelFrames), canvas.canvasWidth, canvas.canvasHeight);
+  assert(canvas !== undefined, 'the canvas is set once a frame is loaded');
+  // the last frame repeated after the fit: the same pixels as repeating it before, at the canvas's size
+  const clip = fitFrameCount(loaded.frames, pixelFrames);
   return { spec: { ...spec, width: canvas.canvasWidth, height: canvas.canvasHeight }, input: { frames: clip, canvas } };
 }
 

@@ -29,6 +29,9 @@ export interface RunToolOptions {
   readonly stdin?: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
   /** Collect stdout up to this many bytes; more kills the child and rejects. Without it stdout is discarded. */
   readonly maxStdoutBytes?: number;
+  /** With `maxStdoutBytes`: hand stdout over chunk by chunk instead of collecting it (the result's stdout is then
+   *  empty). stdout is paused while a returned promise is pending; a rejection kills the child and rejects. */
+  readonly onStdout?: (chunk: Buffer) => Promise<void> | void;
   /** How much of stderr to keep (its tail) for error messages. */
   readonly stderrTailBytes?: number;
 }
@@ -75,6 +78,10 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
 
   const stdoutChunks: Buffer[] = [];
   let stdoutBytes = 0;
+  const sink = options.onStdout;
+  /** The sink's chain of chunks (settled before the result is returned) and how many wait in it. */
+  let sinking: Promise<void> = Promise.resolve();
+  let waiting = 0;
   child.stdout?.on('data', (chunk: Buffer) => {
     if (failure !== undefined || maxStdout === undefined) return;
     stdoutBytes += chunk.length;
@@ -82,7 +89,27 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
       stop(new MediaToolError(binary, `output exceeded the limit of ${maxStdout} bytes`));
       return;
     }
-    stdoutChunks.push(chunk);
+    if (!sink) {
+      stdoutChunks.push(chunk);
+      return;
+    }
+    // one chunk at a time, in order: chained, and stdout paused while any is waiting so the child waits on the
+    // pipe. The pause is only backpressure, not the ordering: Node resumes a child's stdout itself when the
+    // child exits (what is left in the pipe then arrives at once)
+    waiting++;
+    child.stdout?.pause();
+    sinking = sinking
+      .then(() => (failure === undefined ? sink(chunk) : undefined))
+      .then(
+        () => {
+          if (--waiting === 0) child.stdout?.resume();
+        },
+        (err: unknown) => {
+          waiting--;
+          stop(err);
+          child.stdout?.resume(); // the stream must end for 'close' to fire once the killed child is gone
+        },
+      );
   });
   child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
 
@@ -94,6 +121,7 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
 
   try {
     const [exit] = await Promise.all([exited, feeding]);
+    await sinking;
     if (failure !== undefined) throw failure;
     if ('error' in exit) {
       const code = (exit.error as NodeJS.ErrnoException).code;
@@ -105,7 +133,7 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
       const err = new MediaToolError(binary, `${how}: ${tail.text().trim() || '(no stderr)'}`);
       throw Object.assign(err, { exitCode: exit.code });
     }
-    return { stdout: Buffer.concat(stdoutChunks, Math.min(stdoutBytes, maxStdout ?? 0)), stderrTail: tail.text(), drainWaits };
+    return { stdout: sink ? Buffer.alloc(0) : Buffer.concat(stdoutChunks, Math.min(stdoutBytes, maxStdout ?? 0)), stderrTail: tail.text(), drainWaits };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {

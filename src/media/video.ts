@@ -78,6 +78,10 @@ export interface DecodeVideoOptions extends MediaToolOptions {
   readonly maxPixels?: number;
   /** Reuse a probe already made for this file. */
   readonly info?: VideoInfo;
+  /** Applied to each frame as ffmpeg delivers it (e.g. a resize), so that only one decoded frame is held at a
+   *  time: a large input then costs one frame's memory, not `maxFrames` of them. Every result must have one
+   *  frame, all of one size. */
+  readonly mapFrame?: (frame: RgbFrames) => Promise<RgbFrames>;
 }
 
 /**
@@ -103,6 +107,7 @@ export async function decodeVideo(file: string, field: string, options: DecodeVi
   }
   const frameBytes = width * height * 3;
   const scale = options.width === undefined ? [] : ['-vf', `scale=${width}:${height}:flags=bicubic+accurate_rnd+full_chroma_int`];
+  const mapped = options.mapFrame ? new FrameMapper(width, height, options.mapFrame) : undefined;
   const { stdout } = await readable(field, 'not a readable video', () =>
     runTool({
       binary: tools.ffmpeg,
@@ -112,13 +117,65 @@ export async function decodeVideo(file: string, field: string, options: DecodeVi
         ...scale, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
       ],
       maxStdoutBytes: maxFrames * frameBytes,
+      ...(mapped ? { onStdout: (chunk: Buffer) => mapped.push(chunk) } : {}),
       signal: options.signal,
     }),
   );
+  if (mapped) {
+    const out = mapped.result();
+    if (out === undefined) throw unreadable(field, 'has no decodable frames');
+    return out;
+  }
   const frames = Math.floor(stdout.length / frameBytes);
   if (frames < 1) throw unreadable(field, 'has no decodable frames');
   const data = stdout.length === frames * frameBytes ? stdout : stdout.subarray(0, frames * frameBytes);
   return { data, frames, height, width };
+}
+
+/** Cuts a raw rgb24 stream into frames and maps each as soon as it is complete (a trailing partial frame is dropped). */
+class FrameMapper {
+  readonly #frameBytes: number;
+  #current: Buffer;
+  #filled = 0;
+  readonly #out: RgbFrames[] = [];
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly map: (frame: RgbFrames) => Promise<RgbFrames>,
+  ) {
+    this.#frameBytes = width * height * 3;
+    this.#current = Buffer.allocUnsafe(this.#frameBytes);
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    for (let off = 0; off < chunk.length;) {
+      const n = Math.min(this.#frameBytes - this.#filled, chunk.length - off);
+      chunk.copy(this.#current, this.#filled, off, off + n);
+      this.#filled += n;
+      off += n;
+      if (this.#filled < this.#frameBytes) continue;
+      const frame = await this.map({ data: this.#current, frames: 1, width: this.width, height: this.height });
+      const first = this.#out[0];
+      if (frame.frames !== 1 || (first && (frame.width !== first.width || frame.height !== first.height))) {
+        throw new RangeError(`decodeVideo: mapFrame must return one frame of one size, got ${frame.frames} of ${frame.width}×${frame.height}`);
+      }
+      this.#out.push(frame);
+      // a new buffer: the mapped frame may be the one just filled
+      this.#current = Buffer.allocUnsafe(this.#frameBytes);
+      this.#filled = 0;
+    }
+  }
+
+  /** The mapped frames as one clip; undefined when no whole frame arrived. */
+  result(): RgbFrames | undefined {
+    const first = this.#out[0];
+    if (!first) return undefined;
+    const bytes = first.width * first.height * 3;
+    const data = new Uint8Array(bytes * this.#out.length);
+    this.#out.forEach((f, i) => data.set(f.data.subarray(0, bytes), i * bytes));
+    return { data, frames: this.#out.length, width: first.width, height: first.height };
+  }
 }
 
 /** libx264 settings: see docs/media.md for the speed/quality trade-off. */

@@ -10,6 +10,8 @@ export interface LoadVisionOptions extends MediaToolOptions {
    *  decoding, images by sharp (both bicubic). */
   readonly targetSize?: (width: number, height: number) => { readonly width: number; readonly height: number };
   readonly maxPixels?: number;
+  /** Applied to every frame after `targetSize` (a video's frame by frame as they are decoded: see decodeVideo). */
+  readonly mapFrame?: (frame: RgbFrames) => Promise<RgbFrames>;
 }
 
 export interface LoadedVision {
@@ -32,7 +34,8 @@ export async function loadVision(file: string, field: string, options: LoadVisio
   if (await looksLikeImage(file)) {
     const image = await decodeImage(file, field, { maxPixels: options.maxPixels });
     const size = options.targetSize?.(image.width, image.height);
-    const frames = size ? await resizeFrames(image, size.width, size.height) : image;
+    const sized = size ? await resizeFrames(image, size.width, size.height) : image;
+    const frames = options.mapFrame ? await options.mapFrame(sized) : sized;
     return { kind: 'image', frames, sourceWidth: image.width, sourceHeight: image.height };
   }
   let info;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Job, createRunJob, fitFrameCount, type JobExecutor } from '../../src/jobs/index.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ACTION_FILE_MAX_BYTES, Job, createRunJob, fitFrameCount, type JobExecutor } from '../../src/jobs/index.js';
 import type { ConditioningInput, JobSpec, PipelineResult } from '../../src/shared/index.js';
+import { scratchDir, writeImage } from '../support/media-fixtures.js';
 import { fakeMedia } from '../support/server-harness.js';
 
 const base = {
@@ -93,6 +96,49 @@ describe('run-job', () => {
     const job = new Job({ ...base, mode: 'image2video', visionPath: 'x.png' }, { retain: false, now: 0 });
     await expect(execute(job, { signal: new AbortController().signal, onProgress() {} })).rejects.toThrow('worker failed');
     expect(removed).toBe(1);
+  });
+
+  it('action modes with real media: a large image is fitted before its frames are repeated (no chunk+1 copies at its own size)', async () => {
+    const dir = await scratchDir('runjob-big');
+    try {
+      // 4000×3000 RGB is 36 MB; 257 copies of it (chunk 256) were 9.25 GB: an out-of-range typed array, a 500
+      const png = join(dir.path, 'big.png');
+      await writeImage(png, { width: 4000, height: 3000, format: 'png' });
+      const { pool, seen } = recordingPool([[0, 0]]);
+      const execute = createRunJob({ pool, inputRoots: [dir.path], maxInputBytes: 1e8, inputTimeoutMs: 10_000 });
+      const action = { imageSize: 256, chunkSize: 256, domainName: 'pusht', domainId: 4, rawDim: 2 };
+      const spec: JobSpec = { ...base, mode: 'policy', numFrames: 257, visionPath: png, action };
+      await execute(new Job(spec, { retain: false, now: 0 }), { signal: new AbortController().signal, onProgress() {} });
+      // 257 frames of the canvas content's size (within the canvas the spec now carries)
+      const frames = seen[0].input.frames!;
+      expect(frames.frames).toBe(257);
+      expect(frames.width).toBeLessThanOrEqual(seen[0].spec.width);
+      expect(frames.height).toBeLessThanOrEqual(seen[0].spec.height);
+      expect(frames.data.length).toBe(257 * frames.width * frames.height * 3);
+      // the last frame repeated: every frame the same pixels as the first
+      const one = frames.width * frames.height * 3;
+      expect(Buffer.from(frames.data.subarray(256 * one)).equals(Buffer.from(frames.data.subarray(0, one)))).toBe(true);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it(`forward_dynamics: an action file over ${ACTION_FILE_MAX_BYTES} bytes is refused before it is read (it is parsed on the main thread)`, async () => {
+    const dir = await scratchDir('runjob-actions');
+    try {
+      const png = join(dir.path, 'v.png');
+      await writeImage(png, { width: 64, height: 48, format: 'png' });
+      const big = join(dir.path, 'a.json');
+      await writeFile(big, `[${'[0.000000001,0.000000001],'.repeat(Math.ceil(ACTION_FILE_MAX_BYTES / 26))}[0,0]]`);
+      const { pool } = recordingPool();
+      const execute = createRunJob({ pool, inputRoots: [dir.path], maxInputBytes: 1e9, inputTimeoutMs: 10_000 });
+      const action = { imageSize: 256, chunkSize: 4, domainName: 'pusht', domainId: 4, rawDim: 2 };
+      const job = new Job({ ...base, mode: 'forward_dynamics', visionPath: png, actionPath: big, action }, { retain: false, now: 0 });
+      await expect(execute(job, { signal: new AbortController().signal, onProgress() {} }))
+        .rejects.toMatchObject({ code: 'C3S_ERR_INPUT_TOO_LARGE', field: 'action_path', message: `action_path: input is larger than the limit of ${ACTION_FILE_MAX_BYTES} bytes` });
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   it('fitFrameCount cuts or pads by repeating the last frame', () => {

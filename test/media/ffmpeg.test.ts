@@ -29,6 +29,41 @@ describe('runTool', () => {
     expect(await processesMatching(marker)).toEqual([]);
   });
 
+  it('onStdout: chunks handed over one at a time and in order (also after the child exits), none collected', async () => {
+    const got: Buffer[] = [];
+    let busy = false;
+    const { stdout } = await runTool({
+      binary: node,
+      args: ['-e', 'for (let i = 0; i < 8; i++) process.stdout.write(Buffer.alloc(300000, i));'],
+      maxStdoutBytes: 8 * 300000,
+      onStdout: async (chunk) => {
+        expect(busy).toBe(false);
+        busy = true;
+        await new Promise((r) => setTimeout(r, 2));
+        got.push(chunk);
+        busy = false;
+      },
+    });
+    expect(stdout.length).toBe(0);
+    const all = Buffer.concat(got);
+    expect(all.length).toBe(8 * 300000);
+    for (let i = 0; i < 8; i++) expect(all.subarray(i * 300000, (i + 1) * 300000).every((b) => b === i), `block ${i}`).toBe(true);
+  });
+
+  it('onStdout: a failing sink kills the child and rejects with its error', async () => {
+    const marker = `sink-${randomUUID()}`;
+    const err = await runTool({
+      binary: node,
+      args: ['-e', `setInterval(() => process.stdout.write(Buffer.alloc(1000)), 5); // ${marker}`],
+      maxStdoutBytes: 1 << 30,
+      onStdout: async () => {
+        throw new Error('sink failed');
+      },
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('sink failed');
+    expect(await processesMatching(marker)).toEqual([]);
+  });
+
   it('non-zero exit → MediaToolError with exitCode and a bounded stderr tail', async () => {
     const err = await runTool({
       binary: node,

@@ -3,7 +3,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeVideo, encodeMp4, evenSizeFilters, probeVideo } from '../../src/media/index.js';
+import { decodeVideo, encodeMp4, evenSizeFilters, fitWithin, probeVideo } from '../../src/media/index.js';
 import { InputUnreadableError, MediaToolError } from '../../src/shared/index.js';
 import {
   ffprobeStream,
@@ -103,6 +103,24 @@ describe('decodeVideo', () => {
       statusCode: 400,
       field: 'vision_path',
     });
+  });
+
+  it('mapFrame: each frame mapped as it is decoded, one at a time; the same pixels as mapping the whole clip after', async () => {
+    const seen: number[] = [];
+    const mapped = await decodeVideo(mp4, 'vision_path', {
+      maxFrames: 7,
+      mapFrame: async (f) => {
+        seen.push(f.frames);
+        return fitWithin(f, 40, 40);
+      },
+    });
+    expect(seen).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    const whole = await fitWithin(await decodeVideo(mp4, 'vision_path', { maxFrames: 7 }), 40, 40);
+    expect([mapped.frames, mapped.width, mapped.height]).toEqual([7, 40, 30]);
+    expect(Buffer.from(mapped.data).equals(Buffer.from(whole.data))).toBe(true);
+    // a map that changes size between frames is a bug on our side, not the input's
+    let n = 0;
+    await expect(decodeVideo(mp4, 'vision_path', { maxFrames: 3, mapFrame: (f) => fitWithin(f, 40 - n++, 40) })).rejects.toThrow(/one size/);
   });
 
   it('validates its options', async () => {

@@ -37,7 +37,8 @@ export function fakeMedia(calls: string[] = []): MediaDeps {
     coverResize: async (f, width, height) => solid(f.frames, width, height),
     loadVision: async (_file, _field, opts) => {
       const size = opts.targetSize?.(200, 120) ?? { width: 200, height: 120 };
-      return { kind: 'video', frames: solid(Math.min(5, opts.maxFrames), size.width, size.height), sourceWidth: 200, sourceHeight: 120, fps: 10 };
+      const frame = opts.mapFrame ? await opts.mapFrame(solid(1, size.width, size.height)) : solid(1, size.width, size.height);
+      return { kind: 'video', frames: solid(Math.min(5, opts.maxFrames), frame.width, frame.height), sourceWidth: 200, sourceHeight: 120, fps: 10 };
     },
     fitWithin: async (f, maxW, maxH) => {
       const s = fitWithinSize(f.width, f.height, maxW, maxH);
