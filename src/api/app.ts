@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -14,6 +16,7 @@ import {
   type MediaDeps,
   type PoolHandle,
 } from '../jobs/index.js';
+import { HeadersTooLargeError, MalformedRequestError } from '../shared/index.js';
 import { errorReply } from './error-body.js';
 import { Metrics } from './metrics.js';
 import { authPlugin } from './plugins/auth.js';
@@ -102,6 +105,25 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
       request.log.info({ code: out.body.error.code }, out.body.error.message);
       void (reply as unknown as FastifyReply).header('x-request-id', request.id).code(out.statusCode).send(out.body);
       app.metrics.httpDuration.observe({ method: request.method, route: 'unmatched', status_code: String(out.statusCode) }, reply.elapsedTime / 1000);
+    },
+    // errors before a request exists (headers over Node's limit, bytes that are not HTTP, headers too slow):
+    // Fastify's default answers them in its own shape; here they get the server's, then the socket is closed
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const e =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? new HeadersTooLargeError(http.maxHeaderSize)
+          : Object.assign(
+              new MalformedRequestError(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'the request headers took too long to arrive' : `not a valid HTTP request (${err.code ?? 'parse error'})`),
+              { statusCode: err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400 },
+            );
+      const out = errorReply(e, { bodyLimitBytes: config.bodyLimitBytes });
+      const body = JSON.stringify(out.body);
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${out.statusCode} ${http.STATUS_CODES[out.statusCode]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      socket.destroy();
+      app.metrics.httpDuration.observe({ method: 'unknown', route: 'unmatched', status_code: String(out.statusCode) }, 0);
     },
     // Fastify (avvio) bounds each hook by pluginTimeout, 10 s by default: the preClose drain below waits up to
     // the shutdown grace period (then for the cancelled jobs' next step), so a longer drain made close() reject

@@ -71,7 +71,9 @@ export const ENV_SCHEMA = z.object({
     }),
   QUEUE_DEPTH: intFrom('QUEUE_DEPTH', 0, 100_000, 16),
   REQUEST_TIMEOUT_S: secondsFrom('REQUEST_TIMEOUT_S', 1800),
-  API_KEY: z.string().optional().transform((v) => (v === undefined || v === '' ? undefined : v)),
+  // a key is sent as one token after "Api-Key " or "Bearer ": one with whitespace could never match
+  API_KEY: z.string().optional().transform((v) => (v === undefined || v === '' ? undefined : v))
+    .refine((v) => v === undefined || !/\s/.test(v), { message: 'API_KEY must not contain whitespace (it is sent as one token after "Api-Key " or "Bearer ")' }),
   INPUT_ROOTS: z
     .string()
     .optional()

@@ -27,14 +27,18 @@ export const IMAGE_FORMATS: readonly string[] = ['jpeg', 'png', 'webp', 'gif', '
  */
 export async function decodeImage(input: string | Uint8Array, field: string, options: DecodeImageOptions = {}): Promise<RgbFrames> {
   let format: string | undefined;
+  let tooLarge: string | undefined;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   try {
-    const image = sharp(input, {
-      failOn: 'error',
-      autoOrient: true,
-      limitInputPixels: options.maxPixels ?? DEFAULT_MAX_INPUT_PIXELS,
-    });
-    format = (await image.metadata()).format;
+    // the header first, without the limit (no pixels are decoded), so that a too-large image is named as such
+    const meta = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata();
+    const image = sharp(input, { failOn: 'error', autoOrient: true, limitInputPixels: maxPixels });
+    format = meta.format;
     if (!IMAGE_FORMATS.includes(format)) throw new Error(`image format '${format}' is not accepted`);
+    if (meta.width * meta.height > maxPixels) {
+      tooLarge = `image is too large (${meta.width}×${meta.height} pixels; the limit is ${maxPixels})`;
+      throw new Error(tooLarge);
+    }
     const { data, info } = await image
       .removeAlpha()
       .toColourspace('srgb')
@@ -44,9 +48,10 @@ export async function decodeImage(input: string | Uint8Array, field: string, opt
     return { data, frames: 1, height: info.height, width: info.width };
   } catch (err) {
     const what =
-      format !== undefined && !IMAGE_FORMATS.includes(format)
+      tooLarge ??
+      (format !== undefined && !IMAGE_FORMATS.includes(format)
         ? `image format '${format}' is not accepted (${IMAGE_FORMATS.join(', ')})`
-        : `not a readable image (an image file is needed: ${IMAGE_FORMATS.join(', ')})`;
+        : `not a readable image (an image file is needed: ${IMAGE_FORMATS.join(', ')})`);
     throw withField(new InputUnreadableError(field, what, { cause: err }), field);
   }
 }

@@ -58,6 +58,8 @@ export const MalformedRequestError = createError<'C3S_ERR_MALFORMED_REQUEST', 40
   'C3S_ERR_MALFORMED_REQUEST', 'malformed request: %s', 400);
 export const BodyTooLargeError = createError<'C3S_ERR_BODY_TOO_LARGE', 413, [number, ErrorOptions?]>(
   'C3S_ERR_BODY_TOO_LARGE', 'request body is larger than the limit of %d bytes', 413);
+export const HeadersTooLargeError = createError<'C3S_ERR_HEADERS_TOO_LARGE', 431, [number, ErrorOptions?]>(
+  'C3S_ERR_HEADERS_TOO_LARGE', 'request headers are larger than the limit of %d bytes', 431);
 export const UnsupportedMediaTypeError = createError<'C3S_ERR_UNSUPPORTED_MEDIA_TYPE', 415, [string, ErrorOptions?]>(
   'C3S_ERR_UNSUPPORTED_MEDIA_TYPE', 'unsupported content type %s: send application/json', 415);
 export const QueueFullError = createError<'C3S_ERR_QUEUE_FULL', 429, [number, ErrorOptions?]>(
@@ -95,7 +97,7 @@ export const ERROR_CATALOGUE = [
   SafetensorsFormatError, CheckpointTensorError, CheckpointConfigError, ModelManifestError, FixtureError,
   MediaToolError,
   UnauthorizedError, RouteNotFoundError, MethodNotAllowedError, JobNotFoundError, JobNotFinishedError, JobCancelledError,
-  MalformedRequestError, BodyTooLargeError, UnsupportedMediaTypeError, QueueFullError, NotReadyError, ShuttingDownError, JobTimeoutError,
+  MalformedRequestError, BodyTooLargeError, HeadersTooLargeError, UnsupportedMediaTypeError, QueueFullError, NotReadyError, ShuttingDownError, JobTimeoutError,
   WorkerCrashedError, WorkerStartError, InternalError, ConfigError, CudaProvisioningError,
 ] as const;
 

@@ -26,6 +26,7 @@ describe('ENV_SCHEMA', () => {
     ['BODY_LIMIT_BYTES', '10', 'BODY_LIMIT_BYTES must be an integer in 1024..'],
     ['RESULT_TTL_S', 'soon', 'RESULT_TTL_S must be a number of seconds'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+    ['API_KEY', 'two words', 'API_KEY must not contain whitespace'],
   ])('%s=%s is refused: %s', (name, value, message) => {
     const r = ENV_SCHEMA.safeParse({ [name]: value });
     expect(r.success).toBe(false);

@@ -1,5 +1,5 @@
-import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { maxHeaderSize, request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../support/server-harness.js';
 
@@ -103,5 +103,38 @@ describe('client disconnect', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/c3s_jobs_total\{mode="text2video",state="cancelled"\} [1-9]/);
     expect(metrics).toMatch(/c3s_job_cancellations_total\{mode="text2video",reason="disconnect"\} [1-9]/);
+  });
+});
+
+describe('requests Node.js refuses before Fastify sees them', () => {
+  /** Raw bytes to the server; resolves with everything it answers before closing the connection. */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = connect((s.app.server.address() as AddressInfo).port, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => (got += d.toString()));
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+      sock.end(bytes);
+    });
+  const parse = (answer: string) => {
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: Number(head.split(' ')[1]), head: head.toLowerCase(), body: JSON.parse(body) as { error: { code: string; message: string; field: null } } };
+  };
+
+  it('headers over the limit: 431 in the server’s error shape, connection closed', async () => {
+    const r = parse(await raw(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(r.status).toBe(431);
+    expect(r.head).toContain('connection: close');
+    expect(r.body.error).toEqual({ code: 'C3S_ERR_HEADERS_TOO_LARGE', message: `request headers are larger than the limit of ${maxHeaderSize} bytes`, field: null });
+  });
+
+  it('bytes that are not HTTP: 400 C3S_ERR_MALFORMED_REQUEST in the same shape', async () => {
+    const r = parse(await raw('HELLO THERE\r\n\r\n'));
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('C3S_ERR_MALFORMED_REQUEST');
+    expect(r.body.error.message).toMatch(/^malformed request: not a valid HTTP request \(HPE_/);
+    // and the server goes on
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
   });
 });

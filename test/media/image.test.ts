@@ -89,6 +89,10 @@ describe('decodeImage', () => {
     const file = join(dir.path, 'big.png');
     await writeImage(file, { width: 200, height: 100, format: 'png' });
     await expect(decodeImage(file, 'vision_path', { maxPixels: 10_000 })).rejects.toBeInstanceOf(InputUnreadableError);
+    // the message says why: the declared size, not "not a readable image"
+    await expect(decodeImage(file, 'vision_path', { maxPixels: 10_000 })).rejects.toMatchObject({
+      field: 'vision_path', message: 'vision_path: image is too large (200×100 pixels; the limit is 10000)',
+    });
   });
 
   it('refuses SVG (vector formats can reference other files)', async () => {
