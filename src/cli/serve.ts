@@ -114,6 +114,9 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
     await app.close();
     return 1;
   }
+  if (config.apiKey === undefined && !isLoopback(config.host)) {
+    log.warn({ host: config.host }, 'API_KEY is not set: anyone who can reach this address can submit and cancel jobs');
+  }
   pool.start().then(
     () => log.info({ devices: config.devices }, 'model loaded and warmed up: ready'),
     (err: unknown) => {
@@ -126,4 +129,9 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
   handlers.forEach((off) => off());
   log.info({ exitCode }, 'stopped');
   return exitCode;
+}
+
+/** Whether the server listens on the loopback interface only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
