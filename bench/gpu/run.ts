@@ -379,7 +379,7 @@ async function main(): Promise<void> {
     emit({ torch: { skipped: 'TORCH_PYTHON is not set (PyTorch + the diffusers source were not found on this host)' } });
     rows.push({ metric: 'PyTorch reference forward (same GPU)', value: 'not run: TORCH_PYTHON unset (no PyTorch + diffusers on this host)', target: 'ORT ≤ PyTorch' });
   } else if (phases.has('torch') && process.env.TORCH_PYTHON && left() < 150) {
-    rows.push({ metric: 'PyTorch reference forward (same GPU)', value: `not run: ${left().toFixed(0)} s left before the deadline`, target: 'ORT ≤ PyTorch' });
+    rows.push({ metric: `PyTorch reference forward (${size.device === 'gpu' ? 'same GPU' : 'CPU, float32'})`, value: `not run: ${left().toFixed(0)} s left before the deadline`, target: 'ORT ≤ PyTorch' });
     emit({ torch: { skipped: `only ${left().toFixed(0)} s left before the deadline` } });
   } else if (phases.has('torch') && process.env.TORCH_PYTHON) {
     const where = size.device === 'gpu' ? 'same GPU' : 'CPU, float32';

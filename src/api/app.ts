@@ -119,7 +119,10 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
             );
       const out = errorReply(e, { bodyLimitBytes: config.bodyLimitBytes });
       const body = JSON.stringify(out.body);
-      if (socket.writable) {
+      // as Node's own handler: no answer while a response is in flight on this connection (keep-alive), which
+      // it would be taken for; the socket is closed either way
+      const inFlight = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+      if (socket.writable && !inFlight) {
         socket.write(`HTTP/1.1 ${out.statusCode} ${http.STATUS_CODES[out.statusCode]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       }
       socket.destroy();

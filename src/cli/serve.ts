@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { buildApp, CLOSE_MARGIN_MS } from '../api/index.js';
 import { loadConfig, type ServerConfig } from '../config/index.js';
@@ -131,7 +132,12 @@ export async function runServe(argv: readonly string[], io: CliIo, options: Serv
   return exitCode;
 }
 
-/** Whether the server listens on the loopback interface only. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether the server listens on the loopback interface only (any spelling of 127/8 or ::1, IPv4-mapped too). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const family = isIP(host);
+  return host === 'localhost' || (family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6'));
 }

@@ -112,13 +112,15 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
         case 'forward_dynamics':
         case 'inverse_dynamics':
         case 'policy': {
+          // the action rows first: a bad action file is refused before the clip is fetched and decoded
+          let actions: number[][] | undefined;
+          if (spec.mode === 'forward_dynamics') {
+            assert(spec.actionPath !== undefined && spec.action !== undefined, 'forward_dynamics has action_path');
+            const file = await fetchFile(spec.actionPath, 'action_path', ACTION_FILE_MAX_BYTES);
+            actions = m.parseActions(await m.readFile(file), 'action_path', { width: spec.action.rawDim });
+          }
           const prepared = await prepareActionInput(spec, fetchFile, m, canvasOf, signal);
-          const s = prepared.spec;
-          if (s.mode !== 'forward_dynamics') return prepared;
-          assert(s.actionPath !== undefined && s.action !== undefined, 'forward_dynamics has action_path');
-          const file = await fetchFile(s.actionPath, 'action_path', ACTION_FILE_MAX_BYTES);
-          const rows = m.parseActions(await m.readFile(file), 'action_path', { width: s.action.rawDim });
-          return { spec: s, input: { ...prepared.input, actions: rows } };
+          return actions ? { spec: prepared.spec, input: { ...prepared.input, actions } } : prepared;
         }
       }
     };

@@ -55,6 +55,7 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
   const { binary, args, signal } = options;
   signal?.throwIfAborted();
   const maxStdout = options.maxStdoutBytes;
+  if (options.onStdout && maxStdout === undefined) throw new RangeError('runTool: onStdout needs maxStdoutBytes (without it stdout is not read)');
   const tail = new TailBuffer(options.stderrTailBytes ?? DEFAULT_STDERR_TAIL_BYTES);
 
   const child = spawn(binary, [...args], {
@@ -67,10 +68,13 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
     child.on('close', (code, sig) => resolve({ code, signal: sig }));
   });
 
-  // The first reason we stopped the child ourselves (abort, stdout overflow, stdin source failure).
+  // The first reason we stopped the child ourselves (abort, stdout overflow, stdin source failure, sink failure).
   let failure: unknown;
+  let stopped = (): void => {};
+  const stopping = new Promise<void>((resolve) => (stopped = resolve));
   const stop = (reason: unknown): void => {
     failure ??= reason;
+    stopped();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   const onAbort = (): void => stop(signal?.reason ?? new Error('aborted'));
@@ -121,7 +125,9 @@ export async function runTool(options: RunToolOptions): Promise<RunToolResult> {
 
   try {
     const [exit] = await Promise.all([exited, feeding]);
-    await sinking;
+    // the sink's last chunks, unless we stopped: an abort does not wait for a sink still working (what it does
+    // after that is ignored)
+    await Promise.race([sinking, stopping]);
     if (failure !== undefined) throw failure;
     if ('error' in exit) {
       const code = (exit.error as NodeJS.ErrnoException).code;

@@ -157,7 +157,7 @@ class FrameMapper {
       if (this.#filled < this.#frameBytes) continue;
       const frame = await this.map({ data: this.#current, frames: 1, width: this.width, height: this.height });
       const first = this.#out[0];
-      if (frame.frames !== 1 || (first && (frame.width !== first.width || frame.height !== first.height))) {
+      if (frame.frames !== 1 || frame.data.length !== frame.width * frame.height * 3 || (first && (frame.width !== first.width || frame.height !== first.height))) {
         throw new RangeError(`decodeVideo: mapFrame must return one frame of one size, got ${frame.frames} of ${frame.width}×${frame.height}`);
       }
       this.#out.push(frame);

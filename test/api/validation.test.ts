@@ -135,6 +135,15 @@ describe('other client errors', () => {
     for (const url of ['/predict/', '/v1/jobs/abc/nope', '/environments/predict']) {
       expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
     }
+    // the docs UI's routes as the router has them (its prefix with a trailing slash registers GET there too)
+    const docsPost = await app.inject({ method: 'POST', url: '/docs/' });
+    expect([docsPost.statusCode, docsPost.headers.allow]).toEqual([405, 'GET, HEAD']);
+    // a route with this very method that found nothing (a missing docs asset) stays a 404, not "GET is not allowed"
+    for (const method of ['GET', 'HEAD'] as const) {
+      const missing = await app.inject({ method, url: '/docs/static/nope.js' });
+      expect(missing.statusCode, method).toBe(404);
+      expect(missing.headers.allow, method).toBeUndefined();
+    }
   });
   it('an unknown job is a 404', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/jobs/does-not-exist' });

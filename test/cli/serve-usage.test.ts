@@ -18,7 +18,7 @@ describe('the configuration is documented wherever it is listed', () => {
 
 describe('the start-up warning for a server without API_KEY on a reachable address', () => {
   it('is given for every address but loopback ones', () => {
-    for (const host of ['127.0.0.1', '127.0.0.53', 'localhost', '::1']) expect(isLoopback(host), host).toBe(true);
+    for (const host of ['127.0.0.1', '127.0.0.53', 'localhost', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLoopback(host), host).toBe(true);
     for (const host of ['0.0.0.0', '::', '10.0.0.5', 'example.internal', '128.0.0.1']) expect(isLoopback(host), host).toBe(false);
   });
 });

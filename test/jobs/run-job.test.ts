@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ACTION_FILE_MAX_BYTES, Job, createRunJob, fitFrameCount, type JobExecutor } from '../../src/jobs/index.js';
+import { actionCanvas } from '../../src/config/index.js';
+import { ACTION_FILE_MAX_BYTES, DEFAULT_SPATIAL_FACTOR, Job, createRunJob, fitFrameCount, type JobExecutor } from '../../src/jobs/index.js';
+import { decodeVideo, fitWithin } from '../../src/media/index.js';
 import type { ConditioningInput, JobSpec, PipelineResult } from '../../src/shared/index.js';
-import { scratchDir, writeImage } from '../support/media-fixtures.js';
+import { scratchDir, writeImage, writeVideo } from '../support/media-fixtures.js';
 import { fakeMedia } from '../support/server-harness.js';
 
 const base = {
@@ -118,6 +120,28 @@ describe('run-job', () => {
       // the last frame repeated: every frame the same pixels as the first
       const one = frames.width * frames.height * 3;
       expect(Buffer.from(frames.data.subarray(256 * one)).equals(Buffer.from(frames.data.subarray(0, one)))).toBe(true);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('action modes with real media: a video is fitted frame by frame as decoded, then padded; the same pixels as fitting the whole clip', async () => {
+    const dir = await scratchDir('runjob-video');
+    try {
+      const mp4 = join(dir.path, 'clip.mp4');
+      await writeVideo(mp4, { width: 650, height: 490, frames: 12, fps: 10 });
+      const { pool, seen } = recordingPool([[0, 0]]);
+      const execute = createRunJob({ pool, inputRoots: [dir.path], maxInputBytes: 1e8, inputTimeoutMs: 10_000 });
+      const action = { imageSize: 256, chunkSize: 20, domainName: 'pusht', domainId: 4, rawDim: 2 };
+      await execute(new Job({ ...base, mode: 'policy', numFrames: 21, visionPath: mp4, action }, { retain: false, now: 0 }), { signal: new AbortController().signal, onProgress() {} });
+      // what the clip was before frames were fitted one by one: all of them decoded at the cut size, then fitted
+      const canvas = actionCanvas(490, 650, 256, DEFAULT_SPATIAL_FACTOR);
+      const whole = await fitWithin(await decodeVideo(mp4, 'vision_path', { maxFrames: 21, width: canvas.sourceWidth, height: canvas.sourceHeight }), canvas.canvasWidth, canvas.canvasHeight);
+      const expected = fitFrameCount(whole, 21);
+      const got = seen[0].input.frames!;
+      expect([got.frames, got.width, got.height]).toEqual([21, expected.width, expected.height]);
+      expect(Buffer.from(got.data).equals(Buffer.from(expected.data))).toBe(true);
+      expect(seen[0].spec).toMatchObject({ width: canvas.canvasWidth, height: canvas.canvasHeight });
     } finally {
       await dir.cleanup();
     }

@@ -64,6 +64,24 @@ describe('runTool', () => {
     expect(await processesMatching(marker)).toEqual([]);
   });
 
+  it('onStdout: an abort does not wait for a sink that is still working; onStdout needs maxStdoutBytes', async () => {
+    const marker = `sinkabort-${randomUUID()}`;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('cancelled')), 200);
+    const t0 = Date.now();
+    const err = await runTool({
+      binary: node,
+      args: ['-e', `setInterval(() => process.stdout.write(Buffer.alloc(1000)), 5); // ${marker}`],
+      maxStdoutBytes: 1 << 30,
+      onStdout: () => new Promise<void>(() => {}), // never settles
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(await processesMatching(marker)).toEqual([]);
+    await expect(runTool({ binary: node, args: ['-e', ''], onStdout: () => {} })).rejects.toThrow(/onStdout needs maxStdoutBytes/);
+  });
+
   it('non-zero exit → MediaToolError with exitCode and a bounded stderr tail', async () => {
     const err = await runTool({
       binary: node,

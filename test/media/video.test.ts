@@ -107,11 +107,16 @@ describe('decodeVideo', () => {
 
   it('mapFrame: each frame mapped as it is decoded, one at a time; the same pixels as mapping the whole clip after', async () => {
     const seen: number[] = [];
+    let busy = false;
     const mapped = await decodeVideo(mp4, 'vision_path', {
       maxFrames: 7,
       mapFrame: async (f) => {
+        expect(busy).toBe(false); // never two at once
+        busy = true;
         seen.push(f.frames);
-        return fitWithin(f, 40, 40);
+        const out = await fitWithin(f, 40, 40);
+        busy = false;
+        return out;
       },
     });
     expect(seen).toEqual([1, 1, 1, 1, 1, 1, 1]);

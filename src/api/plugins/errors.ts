@@ -9,6 +9,9 @@ export interface ErrorsPluginOptions {
   readonly retryAfterSeconds: () => number;
 }
 
+/** The methods a 405's Allow header may name (the ones Fastify routes), in the order it lists them. */
+const HTTP_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'] as const;
+
 /** Seconds for Retry-After on 503 (not ready, shutting down). */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
@@ -29,25 +32,18 @@ export const errorsPlugin = fp(
       if (out.statusCode === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
       return reply.code(out.statusCode).send(out.body);
     });
-    // a path that exists with other methods is a 405 with Allow (RFC 9110 §15.5.6), not a 404
-    const routes: { pattern: RegExp; methods: readonly string[] }[] = [];
-    app.addHook('onRoute', (route) => {
-      routes.push({ pattern: routePattern(route.url ?? route.path), methods: [route.method].flat() });
-    });
+    // a path the router knows with other methods is a 405 with Allow (RFC 9110 §15.5.6), not a 404; a path it
+    // knows with this very method is a route that found nothing (a missing /docs/static file): 404
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];
-      const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))].sort();
-      const err = allowed.length > 0 ? new MethodNotAllowedError(request.method, path, allowed.join(', ')) : new RouteNotFoundError(request.method, path);
+      const allowed = HTTP_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+      const found = (allowed as readonly string[]).includes(request.method);
+      const err = allowed.length > 0 && !found ? new MethodNotAllowedError(request.method, path, allowed.join(', ')) : new RouteNotFoundError(request.method, path);
       const out = errorReply(err, { bodyLimitBytes: opts.bodyLimitBytes, requestId: request.id });
-      if (allowed.length > 0) reply.header('allow', allowed.join(', '));
+      if (out.statusCode === 405) reply.header('allow', allowed.join(', '));
       return reply.code(out.statusCode).send(out.body);
     });
   },
   { fastify: '5.x', name: 'c3s-errors' },
 );
 
-/** A route's URL as a whole-path pattern: `:param` is one path segment, `*` anything. */
-function routePattern(url: string): RegExp {
-  const parts = url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-  return new RegExp(`^${parts.join('/')}$`);
-}
