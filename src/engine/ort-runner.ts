@@ -130,7 +130,11 @@ export const createRunner: CreateRunner = async ({ modelDir, device, options }) 
   const { pipelines, networks, text } = model;
   const runner: JobRunner = {
     run(spec, input, hooks) {
-      return pipelines.runPipeline(spec, input, networks, text, { signal: hooks.signal, onProgress: (p) => hooks.onProgress(p) });
+      return pipelines.runPipeline(spec, input, networks, text, {
+        signal: hooks.signal,
+        onProgress: (p) => hooks.onProgress(p),
+        ...(hooks.timings ? { timings: hooks.timings } : {}),
+      });
     },
     async warmup() {
       await pipelines.runPipeline(WARMUP_SPEC, {}, networks, text, {});

@@ -13,7 +13,7 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly jobId: string; readonly progress: JobProgress }
   | { readonly type: 'result'; readonly jobId: string; readonly result: PipelineResult }
-  | { readonly type: 'error'; readonly jobId: string; readonly error: WireError };
+  | { readonly type: 'error'; readonly jobId: string; readonly error: WireError; readonly timings?: Readonly<Record<string, number>> };
 
 /**
  * workerData of every inference worker. `cancel` is a SharedArrayBuffer of CANCEL_FLAG_BYTES: slot CANCEL_SLOT

@@ -16,6 +16,11 @@ export interface RunHooks {
    * `signal` and throws its reason: let it propagate (clean up in `finally`) so the job stops at this step.
    */
   onProgress(progress: JobProgress): void;
+  /**
+   * Seconds per stage, filled in as stages end (the stage a failure or cancel interrupts included), so that a
+   * job that stops still tells where its time went; the worker sends it with the job's error.
+   */
+  readonly timings?: Record<string, number>;
 }
 
 export interface JobRunner {

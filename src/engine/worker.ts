@@ -49,11 +49,13 @@ async function runJob(jobId: string, spec: JobSpec, input: ConditioningInput, ru
     check();
     controller.signal.throwIfAborted();
   });
+  const timings: Record<string, number> = {};
   try {
     check();
     controller.signal.throwIfAborted();
     const result = await runner.run(spec, input, {
       signal: controller.signal,
+      timings,
       onProgress(progress: JobProgress) {
         post({ type: 'progress', jobId, progress });
         check();
@@ -64,7 +66,7 @@ async function runJob(jobId: string, spec: JobSpec, input: ConditioningInput, ru
     post({ type: 'result', jobId, result }, buffer ? [buffer] : []);
   } catch (err) {
     const error = controller.signal.aborted ? toWireError(new JobCancelledError(jobId)) : toWireError(err);
-    post({ type: 'error', jobId, error });
+    post({ type: 'error', jobId, error, timings });
   } finally {
     clearInterval(poll);
     setNativeCallGuard(undefined);

@@ -8,6 +8,7 @@ import {
   WorkerCrashedError,
   WorkerStartError,
   fromWireError,
+  withWorkerTimings,
   silentLogger,
   type ConditioningInput,
   type JobProgress,
@@ -311,7 +312,7 @@ export class WorkerPool implements PoolHandle {
         return;
       case 'error':
         if (slot.current?.jobId === msg.jobId) {
-          this.#settle(slot, (r) => r.reject(r.hooks.signal.aborted ? r.hooks.signal.reason : fromWireError(msg.error)));
+          this.#settle(slot, (r) => r.reject(withWorkerTimings(r.hooks.signal.aborted ? r.hooks.signal.reason : fromWireError(msg.error), msg.timings)));
         }
         return;
       default:

@@ -6,6 +6,7 @@ import {
   InputUnreadableError,
   assert,
   withField,
+  workerTimingsOf,
   type ConditioningInput,
   type JobSpec,
   type RgbFrames,
@@ -129,8 +130,14 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       const { spec, input } = await timed('prepare_s', () => prepare(job.spec));
       signal.throwIfAborted();
 
-      const result = await timed('run_s', () => deps.pool.run(job.id, spec, input, { signal, onProgress }));
-      for (const [stage, seconds] of Object.entries(result.timings)) timings[`worker_${stage}_s`] = seconds;
+      const workerStages = (t: Readonly<Record<string, number>>) => {
+        for (const [stage, seconds] of Object.entries(t)) timings[`worker_${stage}_s`] = seconds;
+      };
+      const result = await timed('run_s', () => deps.pool.run(job.id, spec, input, { signal, onProgress })).catch((err: unknown) => {
+        workerStages(workerTimingsOf(err)); // a job that failed or stopped in the worker: the stages it went through
+        throw err;
+      });
+      workerStages(result.timings);
       signal.throwIfAborted();
 
       onProgress({ stage: 'encode', step: spec.numSteps, totalSteps: spec.numSteps });

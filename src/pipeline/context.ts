@@ -14,6 +14,8 @@ export interface PipelineHooks {
   readonly onProgress?: (progress: JobProgress) => void;
   /** Clock in milliseconds for stage timings (default: performance.now). */
   readonly now?: () => number;
+  /** Where stage seconds are written as each stage ends, also one cut short (default: a fresh object); the result's `timings`. */
+  readonly timings?: Record<string, number>;
 }
 
 export interface PipelineContext {

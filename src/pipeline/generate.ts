@@ -45,15 +45,17 @@ const MS_PER_S = 1000;
 export async function generate(ctx: PipelineContext, plan: GenerationPlan): Promise<PipelineResult> {
   const { spec, networks, facts, hooks } = ctx;
   const now = hooks.now ?? (() => performance.now());
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = hooks.timings ?? {};
   const progress = (stage: JobProgress['stage'], step = 0, totalSteps = spec.numSteps): void =>
     hooks.onProgress?.({ stage, step, totalSteps });
   const timed = async <T>(stage: string, fn: () => T | Promise<T>): Promise<T> => {
     throwIfAborted(hooks.signal);
     const start = now();
-    const value = await fn();
-    timings[stage] = (now() - start) / MS_PER_S;
-    return value;
+    try {
+      return await fn();
+    } finally {
+      timings[stage] = (now() - start) / MS_PER_S;
+    }
   };
   const [, channels] = plan.latentShape;
   assert(channels === facts.latentChannels, `latent channels ${channels} = model's ${facts.latentChannels}`);

@@ -84,6 +84,22 @@ export const ConfigError = createError<'C3S_ERR_CONFIG', 500, [string, ErrorOpti
 export const CudaProvisioningError = createError<'C3S_ERR_CUDA_PROVISIONING', 500, [string, string, ErrorOptions?]>(
   'C3S_ERR_CUDA_PROVISIONING', 'the CUDA execution provider for %s cannot start:\n%s', 500);
 
+const WORKER_TIMINGS = Symbol('c3s.workerTimings');
+
+/** Attach the stage seconds a worker reported with a job's failure (a hidden property: logs and bodies skip it). */
+export function withWorkerTimings<E>(err: E, timings: Readonly<Record<string, number>> | undefined): E {
+  if (timings !== undefined && typeof err === 'object' && err !== null) {
+    Object.defineProperty(err, WORKER_TIMINGS, { value: timings, configurable: true, enumerable: false });
+  }
+  return err;
+}
+
+/** The worker's stage seconds carried by a job's error ({} when none). */
+export function workerTimingsOf(err: unknown): Readonly<Record<string, number>> {
+  const t = typeof err === 'object' && err !== null ? (err as { [WORKER_TIMINGS]?: Readonly<Record<string, number>> })[WORKER_TIMINGS] : undefined;
+  return t ?? {};
+}
+
 /** An error as it crosses the worker boundary (structured clone keeps plain data only). */
 export interface WireError {
   readonly code: string;

@@ -74,9 +74,11 @@ describe('async jobs', () => {
     const st = await status(s, running);
     expect(st.progress.step).toBeLessThan(400);
     expect(st.error.code).toBe('C3S_ERR_JOB_CANCELLED');
-    // where its time went, although it has no output
-    expect(Object.keys(st.timings.stages).sort()).toEqual(['prepare_s', 'run_s']);
+    // where its time went, although it has no output: the worker's stages up to the cancel included
+    expect(Object.keys(st.timings.stages).sort()).toEqual(['prepare_s', 'run_s', 'worker_sampling_s']);
     expect(st.timings.stages.run_s).toBeGreaterThan(0);
+    expect(st.timings.stages.worker_sampling_s).toBeGreaterThan(0);
+    expect(st.timings.stages.worker_sampling_s).toBeLessThanOrEqual(st.timings.stages.run_s);
     const result = await s.app.inject({ method: 'GET', url: `/v1/jobs/${running}/result` });
     expect(result.statusCode).toBe(409);
     expect(result.json().error.code).toBe('C3S_ERR_JOB_CANCELLED');

@@ -44,6 +44,22 @@ describe('runPipeline composes the reference inputs of the e2e cases', () => {
     expect(progress.filter((p) => p.stage === 'sampling').map((p) => p.step)).toEqual([0, 1, 2, 3]);
   });
 
+  it('a run stopped while sampling leaves the stages it went through in hooks.timings, the interrupted one included', async () => {
+    const nets = fakeNetworks(facts.latentChannels);
+    const controller = new AbortController();
+    const timings: Record<string, number> = {};
+    const run = runPipeline(smallSpec({ numSteps: 6 }), {}, nets, text, {
+      signal: controller.signal,
+      timings,
+      onProgress: (p) => {
+        if (p.stage === 'sampling' && p.step === 2) controller.abort(new Error('stop'));
+      },
+    });
+    await expect(run).rejects.toThrow('stop');
+    expect(Object.keys(timings).sort()).toEqual(['noise', 'sampling', 'tokenize']);
+    expect(timings.sampling).toBeGreaterThanOrEqual(0);
+  });
+
   it('e2e_i2v: frame 0 clean, the image encoded once, reference ids and positions', async () => {
     const c = loadCase('e2e_i2v');
     const call = c.scalars.pipeline_call as { prompt: string; negative_prompt: string; num_frames: number; height: number; width: number; fps: number; num_inference_steps: number; guidance_scale: number };

@@ -71,6 +71,7 @@ export async function createRunner({ modelDir, device, options = {} }) {
             err.field = 'prompt';
             throw err;
           }
+          if (hooks.timings) hooks.timings.sampling = (performance.now() - t0) / 1000; // as a real runner: so far
           hooks.onProgress({ stage: 'sampling', step, totalSteps: steps });
         }
       }
