@@ -30,7 +30,7 @@ import { openOrtModel, warmVaeShapes } from '../../src/engine/ort-runner.js';
 import { generatorFeeds, OrtDenoiser } from '../../src/engine/ort-denoiser.js';
 import type { OrtVae } from '../../src/engine/ort-vae.js';
 import { OrtSession, type DeviceSpec } from '../../src/engine/ort/index.js';
-import { readManifest, type Manifest } from '../../src/convert/index.js';
+import { readManifest, writeSafetensors, type Manifest, type TensorToWrite } from '../../src/convert/index.js';
 import type { JobSpec } from '../../src/shared/index.js';
 import { buildRealModel } from './real-model.js';
 import { GpuMemorySampler } from './gpu-memory.js';
@@ -68,6 +68,28 @@ const s3 = (x: number) => +x.toFixed(3);
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+/** Latent size of the ONNX Runtime / PyTorch parity forward: a 720p image (920 vision tokens). */
+const PARITY_SHAPE = [1, 45, 80] as const;
+
+/**
+ * One forward's inputs and ONNX Runtime's output, for torch_forward.py to run the reference on the same inputs and
+ * weights (safetensors: input_ids, positions, vision_latents, vision_noisy, timestep, vision_velocity).
+ */
+async function writeParityCase(denoiser: Denoiser, file: string): Promise<void> {
+  const [T, H, W] = PARITY_SHAPE;
+  const { inputs } = forwardInputs(T, H, W);
+  const out = await denoiser.run(inputs);
+  const tensors: TensorToWrite[] = [
+    { name: 'input_ids', dtype: 'I64', shape: [inputs.inputIds.length], data: inputs.inputIds },
+    { name: 'positions', dtype: 'F32', shape: [3, inputs.positions.length / 3], data: inputs.positions },
+    { name: 'vision_latents', dtype: 'F32', shape: inputs.visionLatents.shape, data: inputs.visionLatents.data },
+    { name: 'vision_noisy', dtype: 'F32', shape: [T], data: inputs.visionNoisy },
+    { name: 'timestep', dtype: 'F32', shape: [1], data: Float32Array.of(inputs.timestep) },
+    { name: 'vision_velocity', dtype: 'F32', shape: out.vision.shape, data: out.vision.data },
+  ];
+  await writeSafetensors(file, tensors, (name) => tensors.find((t) => t.name === name)!.data);
 }
 
 async function timeForward(denoiser: Denoiser, T: number, H: number, W: number, runs: number, mem: GpuMemorySampler) {
@@ -192,6 +214,10 @@ async function main(): Promise<void> {
     return;
   }
 
+  /** The parity forward's inputs and output (torch phase); the benchmark checkpoint's transformer weights. */
+  const parityFile = path.join(values.dir!, 'parity.safetensors');
+  const checkpointFile = path.join(values.dir!, 'ckpt', 'transformer', 'diffusion_pytorch_model.safetensors');
+
   // ---- forward: the fused graph and its elementwise spelling, one session at a time
   const fwd: Record<string, Record<string, { tokens: number; seconds: number; peakGB: number }>> = { fused: {}, unfused: {} };
   if (phases.has('forward')) await guarded('forward', async () => {
@@ -210,6 +236,7 @@ async function main(): Promise<void> {
           fwd[variant][label] = r;
           emit({ forward: label, variant, visionTokens: r.tokens, textTokens: TEXT_LEN, seconds: s3(r.seconds), runs: r.all.map(s3), peakGpuGB: +r.peakGB.toFixed(1) });
         }
+        if (variant === 'fused' && phases.has('torch') && process.env.TORCH_PYTHON) await writeParityCase(denoiser, parityFile);
       } finally {
         await denoiser.release();
       }
@@ -394,12 +421,28 @@ async function main(): Promise<void> {
       const out = execFileSync(process.env.TORCH_PYTHON, [script, cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
         {
           encoding: 'utf8', timeout: Math.floor(Math.min(300_000, Math.max(60_000, (left() - 10) * 1000))), stdio: ['ignore', 'pipe', 'inherit'],
-          env: size.device === 'cpu' ? { ...process.env, TORCH_DEVICE: 'cpu', TORCH_DTYPE: 'float32' } : process.env,
+          env: {
+            ...process.env,
+            ...(size.device === 'cpu' ? { TORCH_DEVICE: 'cpu', TORCH_DTYPE: 'float32' } : {}),
+            ...(existsSync(checkpointFile) ? { TORCH_CKPT: checkpointFile } : {}),
+            ...(existsSync(parityFile) ? { TORCH_PARITY: parityFile } : {}),
+          },
         });
       let backend = '?';
       for (const line of out.trim().split('\n').filter((l) => l.startsWith('{'))) {
-        const o = JSON.parse(line) as { vision_tokens?: number; forward_s?: number; error?: string; attention_backend?: string };
+        const o = JSON.parse(line) as {
+          vision_tokens?: number; forward_s?: number; error?: string; attention_backend?: string;
+          parity?: { vision_tokens: number; run_dtype: string; ort_vs_reference_fp32: number; pytorch_vs_reference_fp32: number; ort_vs_pytorch: number };
+        };
         emit({ torch: o });
+        if (o.parity) {
+          const p = o.parity;
+          rows.push({
+            metric: `same weights and inputs, ${p.vision_tokens} vision tokens: rel L2 from the reference in float32 (PyTorch, ${where}), ONNX Runtime ${size.dtype} / PyTorch ${p.run_dtype}`,
+            value: `${p.ort_vs_reference_fp32.toExponential(2)} / ${p.pytorch_vs_reference_fp32.toExponential(2)} (ORT vs PyTorch ${p.ort_vs_pytorch.toExponential(2)})`,
+            target: 'ORT no further from float32 than PyTorch',
+          });
+        }
         if (o.attention_backend) backend = o.attention_backend;
         if (o.error) rows.push({ metric: `PyTorch reference forward (${where})`, value: `failed: ${o.error.slice(0, 160)}`, target: 'ORT ≤ PyTorch' });
         if (o.vision_tokens && o.forward_s) {
