@@ -141,58 +141,73 @@ describe('transformer_gen_merged: the served generator with guidance pairing bui
   });
 
   it('paired = 0 equals transformer_gen_action exactly, vision and action cases; paired = 1 equals two runs (≤ 1e-6)', async () => {
-    const open = (g: string) => OrtSession.create(path.join(out, manifest.graphs[g].file), { device: 'cpu', threads: 1 });
-    const [text, gen, merged] = [await open('transformer_text'), await open('transformer_gen_action'), await open('transformer_gen_merged')];
-    const da = manifest.graphs.transformer_gen_action.inputs.find((i) => i.name === 'action_tokens')!.dims[1] as number;
-    const noActions = {
-      action_tokens: { data: new Float32Array(0), shape: [0, da] },
-      action_noisy: { data: new Float32Array(0), shape: [0] },
-      domain_id: { data: new BigInt64Array([0n]), shape: [1] },
-    };
-    const emptyUncond = Object.fromEntries(manifest.graphs.transformer_gen_merged.inputs.filter((i) => i.name.startsWith('uncond_'))
-      .map((i) => [i.name, { data: new Float32Array(0), shape: i.dims.map((d) => (typeof d === 'number' ? d : 0)) }]));
+    await expectMergedMatches(FIXTURE, out, manifest);
+  });
+
+  it('the same on the real attention layout with a hidden size other than heads × head_dim (cosmos3-heads128)', async () => {
+    const fixture = path.resolve('test/fixtures/cosmos3-heads128');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'c3s-tfmerged128-'));
     try {
-      for (const name of ['tf_t2i', 'tf_t2v', 'tf_i2v', 'tf_action_policy', 'tf_action_fd']) {
-        const c = await openCase(FIXTURE, name);
-        try {
-          const { feeds } = await transformerCaseFeeds(c);
-          const ids = feeds.input_ids.data as BigInt64Array;
-          const L = ids.length;
-          const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
-          const rest = Object.fromEntries(Object.entries(feeds).filter(([k]) => k !== 'input_ids'));
-          const vision = !('action_tokens' in rest);
-          const genFeeds = { ...kv, ...(vision ? noActions : {}), ...rest };
-          // one pass: the same numbers as the plain generator graph (the same ops, in the same order)
-          const plain = await gen.run(genFeeds);
-          const one = await merged.run({ ...genFeeds, ...emptyUncond, paired: { data: new BigInt64Array([0n]), shape: [1] } });
-          expect(one.vision_velocity.data, `${name} vision`).toEqual(plain.vision_velocity.data);
-          expect(one.action_velocity.data, `${name} actions`).toEqual(plain.action_velocity.data);
-          expect(one.uncond_vision_velocity.data.length).toBe(0);
-          if (!vision) continue;
-          // both passes: the unconditional prompt is the first 5 ids, the generator columns shifted to follow them
-          const Lu = 5;
-          const uncondPositions = shorterPromptPositions(feeds.positions.data as Float32Array, L, Lu);
-          const ukv = await text.run({ input_ids: { data: ids.slice(0, Lu), shape: [Lu] }, positions: textColumns(uncondPositions, Lu) });
-          const b = await gen.run({ ...genFeeds, ...ukv, positions: uncondPositions });
-          const both = await merged.run({
-            ...genFeeds,
-            ...Object.fromEntries(Object.entries(ukv).map(([k, v]) => [`uncond_${k}`, v])), uncond_positions: uncondPositions,
-            paired: { data: new BigInt64Array([1n]), shape: [1] },
-          });
-          expect(both.vision_velocity.shape).toEqual(plain.vision_velocity.shape);
-          expect(both.action_velocity.data.length).toBe(0);
-          expect(relL2(both.vision_velocity.data as Float32Array, plain.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
-          expect(relL2(both.uncond_vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
-          expect(relL2(plain.vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeGreaterThan(1e-3);
-        } finally {
-          await c.close();
-        }
-      }
+      await expectMergedMatches(fixture, dir, await convertCheckpoint({ checkpoint: fixture, out: dir, dtype: 'float32', hash: false, servable: false }));
     } finally {
-      for (const s of [text, gen, merged]) await s.release();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** The merged generator graph of a converted fixture: one pass equals the plain generator, a pair equals two runs. */
+async function expectMergedMatches(fixture: string, out: string, manifest: Manifest): Promise<void> {
+  const open = (g: string) => OrtSession.create(path.join(out, manifest.graphs[g].file), { device: 'cpu', threads: 1 });
+  const [text, gen, merged] = [await open('transformer_text'), await open('transformer_gen_action'), await open('transformer_gen_merged')];
+  const da = manifest.graphs.transformer_gen_action.inputs.find((i) => i.name === 'action_tokens')!.dims[1] as number;
+  const noActions = {
+    action_tokens: { data: new Float32Array(0), shape: [0, da] },
+    action_noisy: { data: new Float32Array(0), shape: [0] },
+    domain_id: { data: new BigInt64Array([0n]), shape: [1] },
+  };
+  const emptyUncond = Object.fromEntries(manifest.graphs.transformer_gen_merged.inputs.filter((i) => i.name.startsWith('uncond_'))
+    .map((i) => [i.name, { data: new Float32Array(0), shape: i.dims.map((d) => (typeof d === 'number' ? d : 0)) }]));
+  try {
+    for (const name of ['tf_t2i', 'tf_t2v', 'tf_i2v', 'tf_action_policy', 'tf_action_fd']) {
+      const c = await openCase(fixture, name);
+      try {
+        const { feeds } = await transformerCaseFeeds(c);
+        const ids = feeds.input_ids.data as BigInt64Array;
+        const L = ids.length;
+        const kv = await text.run({ input_ids: feeds.input_ids, positions: textColumns(feeds.positions, L) });
+        const rest = Object.fromEntries(Object.entries(feeds).filter(([k]) => k !== 'input_ids'));
+        const vision = !('action_tokens' in rest);
+        const genFeeds = { ...kv, ...(vision ? noActions : {}), ...rest };
+        // one pass: the same numbers as the plain generator graph (the same ops, in the same order)
+        const plain = await gen.run(genFeeds);
+        const one = await merged.run({ ...genFeeds, ...emptyUncond, paired: { data: new BigInt64Array([0n]), shape: [1] } });
+        expect(one.vision_velocity.data, `${name} vision`).toEqual(plain.vision_velocity.data);
+        expect(one.action_velocity.data, `${name} actions`).toEqual(plain.action_velocity.data);
+        expect(one.uncond_vision_velocity.data.length).toBe(0);
+        if (!vision) continue;
+        // both passes: the unconditional prompt is the first 5 ids, the generator columns shifted to follow them
+        const Lu = 5;
+        const uncondPositions = shorterPromptPositions(feeds.positions.data as Float32Array, L, Lu);
+        const ukv = await text.run({ input_ids: { data: ids.slice(0, Lu), shape: [Lu] }, positions: textColumns(uncondPositions, Lu) });
+        const b = await gen.run({ ...genFeeds, ...ukv, positions: uncondPositions });
+        const both = await merged.run({
+          ...genFeeds,
+          ...Object.fromEntries(Object.entries(ukv).map(([k, v]) => [`uncond_${k}`, v])), uncond_positions: uncondPositions,
+          paired: { data: new BigInt64Array([1n]), shape: [1] },
+        });
+        expect(both.vision_velocity.shape).toEqual(plain.vision_velocity.shape);
+        expect(both.action_velocity.data.length).toBe(0);
+        expect(relL2(both.vision_velocity.data as Float32Array, plain.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
+        expect(relL2(both.uncond_vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeLessThanOrEqual(1e-6);
+        expect(relL2(plain.vision_velocity.data as Float32Array, b.vision_velocity.data as Float32Array), name).toBeGreaterThan(1e-3);
+      } finally {
+        await c.close();
+      }
+    }
+  } finally {
+    for (const s of [text, gen, merged]) await s.release();
+  }
+}
 
 describe('split transformer graphs in 16-bit models: text K/V cross as float16', () => {
   const dirs: string[] = [];
