@@ -415,8 +415,8 @@ async function main(): Promise<void> {
     const script = process.env.TORCH_SCRIPT ?? [path.join(here, 'torch_forward.py'), path.join(here, '../../../bench/gpu/torch_forward.py')].find((f) => existsSync(f)) ?? 'torch_forward.py';
     const cfgFile = path.join(values.dir!, 'transformer-config.json');
     await writeFile(cfgFile, JSON.stringify(size.transformer));
-    // the forward sizes and a 720p image (text2image's 920 tokens), each once
-    const shapes = [...new Set([...size.forwards.map(([, T, H, W]) => `${T},${H},${W}`), '1,45,80'])].map((k) => k.split(',').map(Number));
+    // the forward sizes and the parity forward's (a 720p image: text2image's 920 tokens), each once
+    const shapes = [...new Set([...size.forwards.map(([, T, H, W]) => `${T},${H},${W}`), PARITY_SHAPE.join(',')])].map((k) => k.split(',').map(Number));
     try {
       const out = execFileSync(process.env.TORCH_PYTHON, [script, cfgFile, JSON.stringify(shapes), String(TEXT_LEN)],
         {

@@ -62,19 +62,9 @@ def main():
         hh = torch.arange(hp, dtype=torch.float32)[None, :, None].expand(T, hp, wp).reshape(-1)
         ww = torch.arange(wp, dtype=torch.float32)[None, None, :].expand(T, hp, wp).reshape(-1)
         pos[0, L:], pos[1, L:], pos[2, L:] = tt, hh, ww
-        args = dict(
-            input_ids=torch.randint(0, min(1000, cfg["vocab_size"]), (L,), device=dev),
-            text_indexes=torch.arange(L, device=dev),
-            position_ids=pos.to(dev),
-            und_len=L,
-            sequence_length=N,
-            vision_tokens=[torch.randn(1, cfg["latent_channel"], T, H, W, device=dev, dtype=dtype)],
-            vision_token_shapes=[(T, hp, wp)],
-            vision_sequence_indexes=torch.arange(L, N, device=dev),
-            vision_mse_loss_indexes=torch.arange(L, N, device=dev),
-            vision_timesteps=torch.full((nv,), 900, device=dev, dtype=torch.long),
-            vision_noisy_frame_indexes=[torch.arange(T, device=dev)],
-        )
+        ids = torch.randint(0, min(1000, cfg["vocab_size"]), (L,))
+        latents = torch.randn(1, cfg["latent_channel"], T, H, W)
+        args = forward_args(ids, pos, latents.to(dtype), list(range(T)), 900, dev)
         times = []
         if cuda:
             torch.cuda.reset_peak_memory_stats()
@@ -94,6 +84,23 @@ def main():
                           "peak_gb": round(torch.cuda.max_memory_allocated() / 2**30, 1) if cuda else None}), flush=True)
     if os.environ.get("TORCH_PARITY") and stored is not None:
         parity(model, Cosmos3OmniTransformer, kwargs, stored, os.environ["TORCH_PARITY"], dev, dtype)
+
+
+def forward_args(ids, positions, latents, noisy_frames, timestep, dev):
+    """The reference transformer's keyword arguments for one vision forward: text rows 0..L-1, then the latent's
+    2×2 patches; the frames in `noisy_frames` generated at `timestep`, the others clean (conditioning)."""
+    import torch
+    T, H, W = latents.shape[2:]
+    hp, wp = (H + 1) // 2, (W + 1) // 2
+    L, nv = ids.numel(), T * hp * wp
+    noisy_tokens = torch.cat([torch.arange(f * hp * wp, (f + 1) * hp * wp) for f in noisy_frames])
+    return dict(
+        input_ids=ids.to(dev), text_indexes=torch.arange(L, device=dev), position_ids=positions.to(dev),
+        und_len=L, sequence_length=L + nv, vision_tokens=[latents.to(dev)], vision_token_shapes=[(T, hp, wp)],
+        vision_sequence_indexes=torch.arange(L, L + nv, device=dev), vision_mse_loss_indexes=(L + noisy_tokens).to(dev),
+        vision_timesteps=torch.full((noisy_tokens.numel(),), timestep, device=dev, dtype=torch.long),
+        vision_noisy_frame_indexes=[torch.tensor(noisy_frames, device=dev)],
+    )
 
 
 def shared_name(name, stored):
@@ -126,29 +133,20 @@ def parity(model, cls, kwargs, stored, file, dev, dtype):
     import torch
     from safetensors.torch import load_file
     d = load_file(file)
-    ids = d["input_ids"]
     lat = d["vision_latents"]
-    T, H, W = lat.shape[2:]
-    hp, wp = (H + 1) // 2, (W + 1) // 2
-    L, nv = ids.numel(), T * hp * wp
+    T = lat.shape[2]
     noisy_frames = [f for f in range(T) if float(d["vision_noisy"][f]) > 0]
-    noisy_tokens = torch.cat([torch.arange(f * hp * wp, (f + 1) * hp * wp) for f in noisy_frames])
 
     def args(dt):
-        return dict(
-            input_ids=ids.to(dev), text_indexes=torch.arange(L, device=dev), position_ids=d["positions"].to(dev),
-            und_len=L, sequence_length=L + nv, vision_tokens=[lat.to(dev, dt)], vision_token_shapes=[(T, hp, wp)],
-            vision_sequence_indexes=torch.arange(L, L + nv, device=dev), vision_mse_loss_indexes=(L + noisy_tokens).to(dev),
-            vision_timesteps=torch.full((noisy_tokens.numel(),), int(float(d["timestep"][0])), device=dev, dtype=torch.long),
-            vision_noisy_frame_indexes=[torch.tensor(noisy_frames, device=dev)],
-        )
+        return forward_args(d["input_ids"], d["positions"], lat.to(dt), noisy_frames, int(float(d["timestep"][0])), dev)
 
     with torch.device(dev):
         ref = cls(**{**kwargs, "num_hidden_layers": 1}).float().eval()
     load_shared(ref, stored)
     ref.layers = torch.nn.ModuleList([ref.layers[0]] * kwargs["num_hidden_layers"])
+    a32 = args(torch.float32)
     with torch.no_grad():
-        want = ref(**args(torch.float32)).sample[0].float().cpu()
+        want = ref(**a32).sample[0].float().cpu()
         ours = model(**args(dtype)).sample[0].float().cpu()
     del ref
     ort = d["vision_velocity"].float()
@@ -156,7 +154,7 @@ def parity(model, cls, kwargs, stored, file, dev, dtype):
     def rel(a, b):
         return float((a - b).norm() / b.norm())
 
-    print(json.dumps({"parity": {"vision_tokens": nv, "text_tokens": L, "run_dtype": str(dtype).removeprefix("torch."),
+    print(json.dumps({"parity": {"vision_tokens": a32["vision_sequence_indexes"].numel(), "text_tokens": a32["und_len"], "run_dtype": str(dtype).removeprefix("torch."),
                                  "ort_vs_reference_fp32": rel(ort, want), "pytorch_vs_reference_fp32": rel(ours, want),
                                  "ort_vs_pytorch": rel(ort, ours)}}), flush=True)
 

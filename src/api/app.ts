@@ -110,12 +110,13 @@ export function buildApp(config: ServerConfig, deps: AppDeps): FastifyInstance {
     // Fastify's default answers them in its own shape; here they get the server's, then the socket is closed
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       const e =
         err.code === 'HPE_HEADER_OVERFLOW'
           ? new HeadersTooLargeError(http.maxHeaderSize)
           : Object.assign(
-              new MalformedRequestError(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'the request headers took too long to arrive' : `not a valid HTTP request (${err.code ?? 'parse error'})`),
-              { statusCode: err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400 },
+              new MalformedRequestError(timeout ? 'the request headers took too long to arrive' : `not a valid HTTP request (${err.code ?? 'parse error'})`),
+              { statusCode: timeout ? 408 : 400 },
             );
       const out = errorReply(e, { bodyLimitBytes: config.bodyLimitBytes });
       const body = JSON.stringify(out.body);

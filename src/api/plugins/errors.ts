@@ -46,4 +46,3 @@ export const errorsPlugin = fp(
   },
   { fastify: '5.x', name: 'c3s-errors' },
 );
-
