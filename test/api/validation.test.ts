@@ -16,6 +16,7 @@ const A = 'https://example.com/actions.json';
 /** [name, body, field, a piece of the rule] — each must be a 400 naming the field. */
 const BAD: [string, unknown, string, string][] = [
   ['missing prompt', {}, 'prompt', 'required'],
+  ['prompt null', { prompt: null }, 'prompt', 'required'],
   ['prompt not a string', { prompt: 42 }, 'prompt', 'string'],
   ['empty prompt', { prompt: '' }, 'prompt', 'empty'],
   ['blank prompt', { prompt: '   ' }, 'prompt', 'empty'],
@@ -47,6 +48,7 @@ const BAD: [string, unknown, string, string][] = [
   ['shift as bool', { prompt: 'x', shift: true }, 'shift', 'number'],
   ['negative_prompt number', { prompt: 'x', negative_prompt: 1 }, 'negative_prompt', 'string'],
   ['image2video without vision_path', { model_mode: 'image2video', prompt: 'x' }, 'vision_path', 'required'],
+  ['image2video null vision_path', { model_mode: 'image2video', prompt: 'x', vision_path: null }, 'vision_path', 'required'],
   ['image2video empty vision_path', { model_mode: 'image2video', prompt: 'x', vision_path: '' }, 'vision_path', 'empty'],
   ['forward_dynamics without action_path', { model_mode: 'forward_dynamics', prompt: 'x', vision_path: V, domain_name: 'av' }, 'action_path', 'required'],
   ['action mode without domain', { model_mode: 'policy', prompt: 'x', vision_path: V }, 'domain_name', 'required'],
@@ -149,6 +151,15 @@ describe('other client errors', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/jobs/does-not-exist' });
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('C3S_ERR_JOB_NOT_FOUND');
+  });
+  it('a field sent as null counts as absent (Python clients send None for a default)', async () => {
+    const res = await app.inject({
+      method: 'POST', url: '/v1/jobs',
+      payload: { model_mode: null, prompt: 'x', negative_prompt: null, resolution: null, aspect_ratio: null, num_frames: null, fps: null, seed: null, num_steps: null, guidance: null, shift: null },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const status = (await app.inject({ method: 'GET', url: `/v1/jobs/${res.json().id}` })).json();
+    expect(status).toMatchObject({ model_mode: 'text2video', seed: Number(res.headers['x-cosmos3-seed']) });
   });
   it('unknown fields are ignored, valid requests pass validation', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { prompt: 'x', whatever: { deep: 1 }, resolution: '256' } });

@@ -5,7 +5,7 @@ import { JobNotFinishedError, JobNotFoundError } from '../../shared/index.js';
 import { jobStatus, predictBody } from '../present.js';
 import { JOB_PARAMS, PREDICT_BODY } from '../schemas/request.js';
 import { ERROR_BODY, JOB_CREATED, JOB_STATUS, PREDICT_RESPONSE } from '../schemas/response.js';
-import { SEED_HEADER, submitRequest } from './predict.js';
+import { dropNullFields, SEED_HEADER, submitRequest } from './predict.js';
 import { streamJobEvents } from './job-events.js';
 
 /** The async job API: submit, status, result, cancel, and a Server-Sent Events stream of progress. */
@@ -21,6 +21,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
   r.post(
     '/v1/jobs',
     {
+      preValidation: dropNullFields,
       schema: {
         tags: ['jobs'],
         summary: 'Queue a request; poll GET /v1/jobs/:id or stream /events, then fetch /result',

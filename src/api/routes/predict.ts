@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Job } from '../../jobs/index.js';
 import { NotReadyError } from '../../shared/index.js';
 import { predictBody } from '../present.js';
-import { PREDICT_BODY, type PredictBody } from '../schemas/request.js';
+import { PREDICT_BODY, withoutNullFields, type PredictBody } from '../schemas/request.js';
 import { ERROR_BODY, PREDICT_RESPONSE } from '../schemas/response.js';
 import { toJobSpec } from '../to-job.js';
 
@@ -24,6 +24,11 @@ export function submitRequest(app: FastifyInstance, body: PredictBody, request: 
   const job = app.jobQueue.submit(spec, { retain, log: request.log });
   reply.header(SEED_HEADER, String(spec.seed));
   return job;
+}
+
+/** preValidation of the request bodies: a top-level field sent as null counts as absent. */
+export async function dropNullFields(request: FastifyRequest): Promise<void> {
+  request.body = withoutNullFields(request.body);
 }
 
 /** Wait for a job; a client that goes away first cancels it (it stops at its next step). */
@@ -49,6 +54,7 @@ export async function predictRoutes(app: FastifyInstance): Promise<void> {
     app.withTypeProvider<ZodTypeProvider>().post(
       url,
       {
+        preValidation: dropNullFields,
         schema: {
           tags: ['predict'],
           summary,

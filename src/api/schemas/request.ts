@@ -200,6 +200,16 @@ export const PREDICT_BODY = z.discriminatedUnion(
 
 export type PredictBody = z.output<typeof PREDICT_BODY>;
 
+/**
+ * A request body's top-level fields sent as JSON null, dropped before validation: null counts as absent (Python
+ * clients send `None` for "use the default"). A required field sent as null is then reported as required.
+ */
+export function withoutNullFields(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const entries = Object.entries(body);
+  return entries.some(([, v]) => v === null) ? Object.fromEntries(entries.filter(([, v]) => v !== null)) : body;
+}
+
 export const JOB_PARAMS = z.object({
   id: z.string({ error: typed('a string') }).min(1, { error: 'must not be empty' }).max(64, { error: 'must be a job id' }),
 });
