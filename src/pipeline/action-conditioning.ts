@@ -1,5 +1,5 @@
 import { actionCanvas, isActionTier, type ActionCanvas } from '../config/index.js';
-import { assert, type ActionSpec, type HostTensor, type RgbFrames } from '../shared/index.js';
+import { assert, InvalidFieldError, withField, type ActionSpec, type HostTensor, type RgbFrames } from '../shared/index.js';
 import { encodeFrames } from './conditioning.js';
 import type { PipelineContext } from './context.js';
 import type { ActionPlan, GenerationPlan } from './generate.js';
@@ -29,6 +29,12 @@ export function setupAction(ctx: PipelineContext): ActionSetup {
   const { spec, input, facts, networks } = ctx;
   const action = spec.action;
   assert(action !== undefined, `${spec.mode} has an action spec`);
+  if (action.rawDim > facts.actionDim) {
+    // a valid request this model cannot serve (a checkpoint whose action width is narrower than the domain's):
+    // refused before any encoding, where generating would only fail at the end
+    throw withField(new InvalidFieldError('domain_name',
+      `domain "${action.domainName}" has ${action.rawDim} action values, more than the loaded model's action width of ${facts.actionDim} (transformer action_dim)`), 'domain_name');
+  }
   const frames = input.frames;
   assert(frames !== undefined && frames.frames >= 1, `${spec.mode} input frames`);
   const tier = action.imageSize;

@@ -5,7 +5,7 @@ import type { UniPcOptions } from './scheduler/index.js';
 export interface ModelFacts {
   /** VAE z_dim: latent channels C of [1, C, T, H, W] (48). */
   readonly latentChannels: number;
-  /** Padded action width of the transformer (`action_dim`: 64 real, 16 tiny). */
+  /** Padded action width of the transformer (`action_dim`: 64 real, 32 the embedded tiny model, 16 the golden fixtures). */
   readonly actionDim: number;
   /** VAE compression: pixel frames per latent frame (4) and pixels per latent row/column (16). */
   readonly vaeTemporalFactor: number;

@@ -129,6 +129,14 @@ describe('the six modes on the embedded tiny model', () => {
     const c = await predict({ ...seed.policy(), seed: 3 });
     expect(c.json().sample_outputs.outputs[0].content.action).not.toEqual(action);
   });
+
+  it('every domain is served, the widest (embodiment_b, 30 values) included', async () => {
+    const res = await predict({ ...seed.policy(), domain_name: 'embodiment_b', raw_action_dim: undefined, action_chunk_size: 4, image_size: 256, num_steps: 1 });
+    expect(res.statusCode, res.body).toBe(200);
+    const action = res.json().sample_outputs.outputs[0].content.action as number[][];
+    expect([action.length, ...new Set(action.map((r) => r.length))]).toEqual([4, 30]);
+    expect(action.flat().every(Number.isFinite)).toBe(true);
+  });
 });
 
 describe('the same modes through /v1/jobs', () => {

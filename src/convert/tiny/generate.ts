@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TransformerConfigSchema, VaeConfigSchema } from '../model-config.js';
@@ -33,6 +34,22 @@ async function writeComponent(dir: string, config: object, specs: readonly Weigh
     specs.map((s) => ({ name: s.name, dtype: 'F32' as const, shape: s.shape })),
     (name) => values(specs.find((s) => s.name === name)!, seed),
   );
+}
+
+/** Raise when `values` or the checkpoint layout change in a way the definitions below do not show. */
+const TINY_GENERATOR_REVISION = 1;
+
+/**
+ * A fingerprint of what the tiny checkpoint is made from (configs, seed, tokenizer, generator revision): a model
+ * made from other definitions is made again (`ensureTinyModel`), not served stale.
+ */
+export function tinyFingerprint(seed = TINY_SEED): string {
+  const parts = {
+    revision: TINY_GENERATOR_REVISION, seed, transformer: TINY_TRANSFORMER_CONFIG, vae: tinyVaeConfig(),
+    scheduler: TINY_SCHEDULER_CONFIG, modelIndex: TINY_MODEL_INDEX, tokenizer: tinyTokenizerJson(),
+    chatTemplate: TINY_CHAT_TEMPLATE, tokenizerConfig: TINY_TOKENIZER_CONFIG,
+  };
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /**

@@ -1,2 +1,2 @@
-export { generateTinyCheckpoint } from './generate.js';
+export { generateTinyCheckpoint, tinyFingerprint } from './generate.js';
 export { ensureTinyModel } from './ensure.js';

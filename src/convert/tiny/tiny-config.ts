@@ -6,7 +6,8 @@ export const TINY_SEED = 20261127;
 
 export const TINY_TRANSFORMER_CONFIG = {
   _class_name: 'Cosmos3OmniTransformer',
-  action_dim: 16,
+  // wide enough for every action domain (the widest, embodiment_b, has 30 values; the real model pads to 64)
+  action_dim: 32,
   action_gen: true,
   attention_bias: false,
   attention_dropout: 0.0,
