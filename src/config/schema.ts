@@ -19,6 +19,12 @@ const intFrom = (name: string, min: number, max: number, fallback: number) =>
       return n;
     });
 
+/**
+ * The longest time setting: every one ends up in a Node.js timer, which fires after 1 ms instead of a delay
+ * over 2^31 − 1 ms (~24.8 days). 24 days keeps the shutdown's close margin inside that too.
+ */
+export const MAX_SECONDS = 24 * 86_400;
+
 const secondsFrom = (name: string, fallback: number) =>
   z
     .string()
@@ -26,8 +32,8 @@ const secondsFrom = (name: string, fallback: number) =>
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === '') return fallback;
       const n = Number(raw.trim());
-      if (!Number.isFinite(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a number of seconds > 0, got '${raw}'` });
+      if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number of seconds > 0 and ≤ ${MAX_SECONDS} (24 days), got '${raw}'` });
         return z.NEVER;
       }
       return n;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ENV_SCHEMA } from '../../src/config/index.js';
+import { CLOSE_MARGIN_MS } from '../../src/api/app.js';
+import { ENV_SCHEMA, MAX_SECONDS } from '../../src/config/index.js';
 
 describe('ENV_SCHEMA', () => {
   it('gives every default', () => {
@@ -15,6 +16,11 @@ describe('ENV_SCHEMA', () => {
     expect(v).toMatchObject({ DEVICES: ['cuda:0', 'cuda:1'], INPUT_ROOTS: ['/data', '/srv/in'], PORT: 9000, REQUEST_TIMEOUT_S: 2.5, LOG_LEVEL: 'debug' });
   });
 
+  it('takes the longest time setting, whose timers still fire on time', () => {
+    expect(ENV_SCHEMA.parse({ SHUTDOWN_GRACE_S: String(MAX_SECONDS), REQUEST_TIMEOUT_S: String(MAX_SECONDS) })).toMatchObject({ SHUTDOWN_GRACE_S: MAX_SECONDS, REQUEST_TIMEOUT_S: MAX_SECONDS });
+    expect((MAX_SECONDS * 1000) + CLOSE_MARGIN_MS).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
   it.each([
     ['PORT', '70000', 'PORT must be an integer in 0..65535'],
     ['PORT', 'x', 'PORT must be an integer'],
@@ -25,6 +31,11 @@ describe('ENV_SCHEMA', () => {
     ['MAX_INPUT_BYTES', '1.5', 'MAX_INPUT_BYTES must be an integer'],
     ['BODY_LIMIT_BYTES', '10', 'BODY_LIMIT_BYTES must be an integer in 1024..'],
     ['RESULT_TTL_S', 'soon', 'RESULT_TTL_S must be a number of seconds'],
+    // a Node.js timer over 2^31 − 1 ms fires after 1 ms: every job would time out at once, the server not start
+    ['REQUEST_TIMEOUT_S', '2147484', 'REQUEST_TIMEOUT_S must be a number of seconds > 0 and ≤ 2073600 (24 days)'],
+    ['INPUT_TIMEOUT_S', '3000000', 'INPUT_TIMEOUT_S must be a number of seconds > 0 and ≤ 2073600'],
+    ['SHUTDOWN_GRACE_S', '2147454', 'SHUTDOWN_GRACE_S must be a number of seconds > 0 and ≤ 2073600'],
+    ['RESULT_TTL_S', 'Infinity', 'RESULT_TTL_S must be a number of seconds > 0 and ≤ 2073600'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
     ['API_KEY', 'two words', 'API_KEY must not contain whitespace'],
   ])('%s=%s is refused: %s', (name, value, message) => {
