@@ -141,8 +141,7 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
       signal.throwIfAborted();
 
       onProgress({ stage: 'encode', step: spec.numSteps, totalSteps: spec.numSteps });
-      const t0 = performance.now();
-      const output: JobOutput =
+      return await timed('encode_s', async (): Promise<JobOutput> =>
         spec.mode === 'text2image'
           ? { spec, format: 'jpg', data: await m.encodeJpeg(result.frames, JPEG_QUALITY), timings }
           : {
@@ -151,9 +150,7 @@ export function createRunJob(deps: RunJobDeps): ExecuteJob {
               data: await m.encodeMp4(result.frames, { fps: spec.fps, signal }),
               timings,
               ...(spec.mode === 'inverse_dynamics' || spec.mode === 'policy' ? { actions: result.actions ?? [] } : {}),
-            };
-      timings.encode_s = (performance.now() - t0) / 1000;
-      return output;
+            });
     } finally {
       await Promise.allSettled(cleanups.map((c) => c()));
     }

@@ -57,6 +57,15 @@ describe('run-job', () => {
     expect(Object.keys(job.stageTimings ?? {})).toEqual(['prepare_s']);
   });
 
+  it('a job that fails or is stopped while encoding keeps encode_s with the stages before it', async () => {
+    const { pool } = recordingPool();
+    const media = { ...fakeMedia(), encodeMp4: async () => { throw Object.assign(new Error('stopped'), { name: 'AbortError' }); } };
+    const execute = createRunJob({ pool, inputRoots: [], maxInputBytes: 1e6, inputTimeoutMs: 1_000, media });
+    const job = new Job({ ...base, mode: 'text2video' }, { retain: false, now: 0 });
+    await expect(execute(job, { signal: new AbortController().signal, onProgress() {} })).rejects.toThrow('stopped');
+    expect(Object.keys(job.stageTimings ?? {}).sort()).toEqual(['encode_s', 'prepare_s', 'run_s', 'worker_sampling_s']);
+  });
+
   it('image2video: the image is cover-resized to the output size, one frame', async () => {
     const { pool, seen } = recordingPool();
     const calls: string[] = [];
