@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
-import { checkTransformerSupported, readConfig, SchedulerConfigSchema, TransformerConfigSchema } from './model-config.js';
+import { checkTransformerSupported, readConfig, SchedulerConfigSchema, TransformerConfigSchema, VaeConfigSchema } from './model-config.js';
 import {
   buildTransformerGenGraph, buildTransformerGenMergedGraph, buildTransformerGraph, buildTransformerTextGraph, DEFAULT_TRANSFORMER_GRAPH_OPTIONS, TRANSFORMER_OPSETS,
   transformerWeightSpecs, type TransformerGraphOptions, type TransformerVariant,
@@ -143,8 +143,9 @@ const COPIED = [
 export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest> {
   const st = await stat(opts.checkpoint).catch(() => null);
   if (!st?.isDirectory()) throw new CheckpointConfigError(opts.checkpoint, 'is not a folder (expected a diffusers-layout checkpoint)');
-  const root = path.resolve(opts.checkpoint);
-  const out = path.resolve(opts.out);
+  // compared as real paths: through a symlink to either folder they would look apart
+  const root = await realpath(opts.checkpoint);
+  const out = await realpathOfNew(opts.out);
   if (out === root || out.startsWith(root + path.sep)) {
     throw new CheckpointConfigError(opts.checkpoint, `holds the output folder ${opts.out}: write the graphs outside the checkpoint (its own files would be read as weights on the next run)`);
   }
@@ -153,6 +154,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     // a scheduler the sampler does not implement is refused before any weight is converted
     await readConfig(path.join(opts.checkpoint, 'scheduler', 'scheduler_config.json'), SchedulerConfigSchema);
   }
+  await checkVaeFitsTransformer(opts.checkpoint);
   await mkdir(opts.out, { recursive: true });
   // a folder with a manifest is a model the server accepts: while this run rewrites it, it must not be one
   await rm(path.join(opts.out, MANIFEST_FILE), { force: true });
@@ -206,6 +208,28 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   await rename(tmp, path.join(opts.out, MANIFEST_FILE));
   progress({ stage: 'done', done: 1, total: 1 });
   return manifest;
+}
+
+/** The real path of `p`, which need not exist yet: its nearest existing ancestor resolved, the rest appended. */
+async function realpathOfNew(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  const real = await realpath(abs).catch(() => null);
+  if (real !== null) return real;
+  const parent = path.dirname(abs);
+  return parent === abs ? abs : path.join(await realpathOfNew(parent), path.basename(abs));
+}
+
+/** The VAE's latent channels are the transformer's: a VAE of another model is refused before anything is written. */
+async function checkVaeFitsTransformer(checkpoint: string): Promise<void> {
+  const tFile = path.join(checkpoint, 'transformer', 'config.json');
+  const vFile = path.join(checkpoint, 'vae', 'config.json');
+  if (!(await stat(tFile).catch(() => null)) || !(await stat(vFile).catch(() => null))) return;
+  const t = await readConfig(tFile, TransformerConfigSchema);
+  const v = await readConfig(vFile, VaeConfigSchema);
+  if (t.latent_channel !== v.z_dim) {
+    throw new CheckpointConfigError(checkpoint,
+      `vae/config.json z_dim is ${v.z_dim} but transformer/config.json latent_channel is ${t.latent_channel}: the VAE is not this model's`);
+  }
 }
 
 /** What the server reads besides the transformer; every missing piece is named before anything is converted. */

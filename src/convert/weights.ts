@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link as hardLink, open, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, link as hardLink, open, readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointTensorError } from '../shared/index.js';
 import type { ExternalRef, OnnxDtype } from './onnx/index.js';
@@ -39,6 +39,7 @@ const SOURCE_DTYPE: Partial<Record<SafetensorsDtype, OnnxDtype>> = { F32: 'float
 
 /** Refuse a checkpoint that lacks a tensor or has it in another shape, naming it and the expected shape. */
 export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
+  checkBlockCounts(reader, specs);
   for (const s of specs) {
     const t = reader.get(s.name);
     if (!t) throw new CheckpointTensorError(s.name, `missing from the checkpoint; expected shape ${describeShape(s.shape)}`);
@@ -46,6 +47,22 @@ export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSp
       throw new CheckpointTensorError(s.name, `has shape [${t.shape.join(', ')}], expected ${describeShape(s.shape)}`);
     }
     if (!SOURCE_DTYPE[t.dtype]) throw new CheckpointTensorError(s.name, `has dtype ${t.dtype}; expected F32, BF16 or F16`);
+  }
+}
+
+/**
+ * Refuse a checkpoint that holds more numbered blocks than its config describes (`layers.36.*` when
+ * num_hidden_layers is 36, an up block beyond the VAE's): converting would silently drop them. Other tensors the
+ * graphs do not read (a language head, say) are left alone.
+ */
+function checkBlockCounts(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
+  const family = (name: string) => name.replace(/\.\d+\./, '.#.');
+  const families = new Set(specs.map((s) => s.name).filter((n) => /\.\d+\./.test(n)).map(family));
+  const wanted = new Set(specs.map((s) => s.name));
+  for (const name of reader.names().sort()) {
+    if (!wanted.has(name) && /\.\d+\./.test(name) && families.has(family(name))) {
+      throw new CheckpointTensorError(name, 'is in the checkpoint, but its config.json describes fewer blocks (e.g. num_hidden_layers): the config does not match the weights');
+    }
   }
 }
 
@@ -98,7 +115,9 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
           link = `${opts.fileBase}.src${links.size}.safetensors`;
           const at = path.join(opts.outDir, link);
           await rm(at, { force: true });
-          await hardLink(path.resolve(t.file), at).catch(async (err: NodeJS.ErrnoException) => {
+          // the file itself, not a symlink to it (a Hugging Face cache's snapshot links into its blobs/ by a
+          // relative path, which a hard link to the symlink would carry to a place where it points nowhere)
+          await hardLink(await realpath(t.file), at).catch(async (err: NodeJS.ErrnoException) => {
             if (err.code !== 'EXDEV' && err.code !== 'EPERM') throw err;
             await copyFile(t.file, at);
           });
@@ -118,7 +137,7 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
         for (let e = 0; e < elems; e += per) {
           const n = Math.min(per, elems - e);
           const raw = await reader.readRange(s.name, e * srcBytes, n * srcBytes);
-          const out = convert(raw, src, dst);
+          const out = convert(raw, src, dst, s.name);
           await bin.write(out, 0, out.byteLength, binOffset);
           binOffset += out.byteLength;
         }
@@ -133,7 +152,10 @@ export async function placeWeights(reader: SafetensorsReader, specs: readonly We
   return placed;
 }
 
-function convert(raw: Buffer, src: OnnxDtype, dst: OnnxDtype): Uint8Array {
+/** The largest magnitude that rounds to a finite float16 (65504 is the largest float16). */
+const F16_OVERFLOW = 65520;
+
+function convert(raw: Buffer, src: OnnxDtype, dst: OnnxDtype, name: string): Uint8Array {
   if (src === dst) return raw;
   const copy = new Uint8Array(raw.byteLength);
   copy.set(raw);
@@ -142,6 +164,13 @@ function convert(raw: Buffer, src: OnnxDtype, dst: OnnxDtype): Uint8Array {
   else if (src === 'bfloat16') f32 = bf16ToF32(new Uint16Array(copy.buffer));
   else f32 = f16ToF32(new Uint16Array(copy.buffer));
   if (dst === 'float32') return new Uint8Array(f32.buffer);
+  if (dst === 'float16') {
+    for (const v of f32) {
+      if (Math.abs(v) >= F16_OVERFLOW && Number.isFinite(v)) {
+        throw new CheckpointTensorError(name, `holds ${v}, outside float16's range (±65504): convert with --dtype bf16 or fp32`);
+      }
+    }
+  }
   const half = dst === 'bfloat16' ? f32ToBf16(f32) : f32ToF16(f32);
   return new Uint8Array(half.buffer);
 }

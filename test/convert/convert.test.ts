@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { convertCheckpoint, readManifest, SafetensorsReader, writeSafetensors } from '../../src/convert/index.js';
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** Copy the fixture checkpoint with the transformer weights edited. */
-async function editedCheckpoint(edit: (name: string, shape: readonly number[]) => { drop?: boolean; shape?: number[] }): Promise<string> {
+async function editedCheckpoint(edit: (name: string, shape: readonly number[]) => { drop?: boolean; shape?: number[]; fill?: number }): Promise<string> {
   const ckpt = path.join(dir, 'ckpt');
   for (const sub of ['transformer', 'vae', 'scheduler', 'text_tokenizer']) await cp(path.join(FIXTURE, sub), path.join(ckpt, sub), { recursive: true });
   const src = path.join(FIXTURE, 'transformer', 'diffusion_pytorch_model.safetensors');
@@ -30,6 +30,8 @@ async function editedCheckpoint(edit: (name: string, shape: readonly number[]) =
   await writeSafetensors(dst, specs, async (name) => {
     const s = specs.find((x) => x.name === name)!;
     const n = s.shape.reduce((a, b) => a * b, 1);
+    const fill = edit(name, s.shape).fill;
+    if (fill !== undefined) return new Float32Array(n).fill(fill);
     const data = await r.readFloat32(name);
     return data.length === n ? data : new Float32Array(n);
   });
@@ -129,6 +131,63 @@ describe('convertCheckpoint', () => {
     const ckpt = await editedCheckpoint((n) => (n === 'proj_in.weight' ? { shape: [128, 96] } : {}));
     await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false }))
       .rejects.toThrow('checkpoint tensor proj_in.weight: has shape [128, 96], expected [128, 192]');
+  });
+
+  it('links the files behind a Hugging Face cache\'s symlinks (snapshots/<rev>/… → ../../blobs/<hash>), not the symlinks', async () => {
+    const repo = path.join(dir, 'models--org--tiny');
+    const snap = path.join(repo, 'snapshots', 'abc123');
+    await cp(FIXTURE, snap, { recursive: true });
+    await mkdir(path.join(repo, 'blobs'));
+    for (const sub of ['transformer', 'vae']) {
+      const file = path.join(snap, sub, 'diffusion_pytorch_model.safetensors');
+      await rename(file, path.join(repo, 'blobs', sub));
+      await symlink(path.join('..', '..', '..', 'blobs', sub), file);
+    }
+    const out = path.join(dir, 'out');
+    await convertCheckpoint({ checkpoint: snap, out, dtype: 'float32', hash: false });
+    for (const base of ['transformer', 'vae']) {
+      const placed = path.join(out, `${base}.src0.safetensors`);
+      expect((await lstat(placed)).isFile(), placed).toBe(true);
+      expect((await stat(placed)).size).toBe((await stat(path.join(repo, 'blobs', base))).size);
+    }
+  });
+
+  it('refuses a VAE whose latent channels are not the transformer\'s, before writing anything', async () => {
+    const ckpt = path.join(dir, 'mix');
+    await cp(FIXTURE, ckpt, { recursive: true });
+    await rm(path.join(ckpt, 'vae'), { recursive: true });
+    await cp(path.resolve('test/fixtures/cosmos3-variant/vae'), path.join(ckpt, 'vae'), { recursive: true });
+    const out = path.join(dir, 'o');
+    await expect(convertCheckpoint({ checkpoint: ckpt, out, dtype: 'float32', hash: false }))
+      .rejects.toThrow(/vae\/config\.json z_dim is 16 but transformer\/config\.json latent_channel is 48/);
+    await expect(stat(out)).rejects.toThrow();
+  });
+
+  it('refuses weights of more layers than the config describes (they would be dropped silently)', async () => {
+    const ckpt = await editedCheckpoint(() => ({}));
+    const cfgFile = path.join(ckpt, 'transformer', 'config.json');
+    const cfg = JSON.parse(await readFile(cfgFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(cfgFile, JSON.stringify({ ...cfg, num_hidden_layers: 1 }));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false }))
+      .rejects.toThrow(/checkpoint tensor layers\.1\.\S+: is in the checkpoint, but its config\.json describes fewer blocks/);
+  });
+
+  it('refuses an output inside the checkpoint reached through a symlink', async () => {
+    const ckpt = path.join(dir, 'ck');
+    await cp(FIXTURE, ckpt, { recursive: true });
+    await symlink(ckpt, path.join(dir, 'ck-link'));
+    await expect(convertCheckpoint({ checkpoint: path.join(dir, 'ck-link'), out: path.join(ckpt, 'onnx'), dtype: 'float32', hash: false }))
+      .rejects.toThrow(/holds the output folder/);
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'ck-link', 'onnx', 'deeper'), dtype: 'float32', hash: false }))
+      .rejects.toThrow(/holds the output folder/);
+    await expect(stat(path.join(ckpt, 'onnx'))).rejects.toThrow();
+  });
+
+  it('refuses a weight outside float16\'s range when converting to fp16, naming it (bf16 takes it)', async () => {
+    const ckpt = await editedCheckpoint((n) => (n === 'proj_in.weight' ? { fill: 1e5 } : {}));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float16', hash: false }))
+      .rejects.toThrow(/checkpoint tensor proj_in\.weight: holds 100000, outside float16's range \(±65504\): convert with --dtype bf16 or fp32/);
+    await convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'b'), dtype: 'bfloat16', hash: false });
   });
 
   it('refuses a folder that is not a checkpoint', async () => {

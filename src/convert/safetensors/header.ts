@@ -36,9 +36,15 @@ export function readHeaderLength(file: string, prefix8: Buffer, fileSize: number
 export function parseHeader(file: string, json: Buffer, fileSize: number): SafetensorsHeader {
   const headerLength = json.length;
   const dataStart = 8 + headerLength;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+  } catch (cause) {
+    throw new SafetensorsFormatError(file, 'header is not valid UTF-8', { cause });
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(json.toString('utf8'));
+    raw = JSON.parse(text);
   } catch (cause) {
     throw new SafetensorsFormatError(file, `header is not valid JSON (${(cause as Error).message})`, { cause });
   }

@@ -161,12 +161,22 @@ async function addFile(file: string, into: Map<string, LocatedTensor>): Promise<
   }
 }
 
+/** diffusers' file names for a component's weights (variants insert e.g. `.fp16` before the extension). */
+const DEFAULT_WEIGHTS = 'diffusion_pytorch_model.safetensors';
+const DEFAULT_INDEX = 'diffusion_pytorch_model.safetensors.index.json';
+
 async function findWeightsIn(dir: string): Promise<string> {
   const { readdir } = await import('node:fs/promises');
   const names = await readdir(dir);
   const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
   if (index.length === 1) return path.join(dir, index[0]);
+  // beside variants (diffusion_pytorch_model.fp16.safetensors, …) the default file is the one diffusers loads
+  if (index.includes(DEFAULT_INDEX)) return path.join(dir, DEFAULT_INDEX);
   const single = names.filter((n) => n.endsWith('.safetensors'));
   if (index.length === 0 && single.length === 1) return path.join(dir, single[0]);
-  throw new SafetensorsFormatError(dir, `expected one *.safetensors or one *.safetensors.index.json, found ${index.length + single.length} candidates`);
+  if (index.length === 0 && single.includes(DEFAULT_WEIGHTS)) return path.join(dir, DEFAULT_WEIGHTS);
+  const found = [...index, ...single].sort();
+  throw new SafetensorsFormatError(dir, found.length === 0
+    ? 'holds no *.safetensors file'
+    : `holds ${found.length} weight files (${found.slice(0, 6).join(', ')}${found.length > 6 ? ', …' : ''}): expected one *.safetensors, one *.safetensors.index.json with its shards, or ${DEFAULT_WEIGHTS} among variants`);
 }

@@ -86,6 +86,18 @@ describe('SafetensorsReader', () => {
     await expect(SafetensorsReader.open(path.join(dir, 'g.safetensors.index.json'))).rejects.toThrow(/names shard gone-00009-of-00003\.safetensors, which cannot be read/);
   });
 
+  it('in a folder beside diffusers variants, opens the default weights; otherwise names the files it cannot choose between', async () => {
+    await writeSafetensors(path.join(dir, 'diffusion_pytorch_model.safetensors'), [{ name: 'a', dtype: 'F32', shape: [1] }], () => f32(1));
+    await writeSafetensors(path.join(dir, 'diffusion_pytorch_model.fp16.safetensors'), [{ name: 'a', dtype: 'F32', shape: [1] }], () => f32(2));
+    const r = await SafetensorsReader.open(dir);
+    expect(Array.from(await r.readFloat32('a'))).toEqual([1]);
+    await r.close();
+    await rm(path.join(dir, 'diffusion_pytorch_model.safetensors'));
+    await writeSafetensors(path.join(dir, 'diffusion_pytorch_model.bf16.safetensors'), [{ name: 'a', dtype: 'F32', shape: [1] }], () => f32(3));
+    await expect(SafetensorsReader.open(dir)).rejects.toThrow(
+      /holds 2 weight files \(diffusion_pytorch_model\.bf16\.safetensors, diffusion_pytorch_model\.fp16\.safetensors\)/);
+  });
+
   it('refuses a shard path that leaves the folder', async () => {
     await writeFile(path.join(dir, 'y.safetensors.index.json'), JSON.stringify({ weight_map: { a: '../evil.safetensors' } }));
     await expect(SafetensorsReader.open(path.join(dir, 'y.safetensors.index.json'))).rejects.toThrow(/leaves the folder/);
@@ -97,6 +109,14 @@ describe('SafetensorsReader', () => {
       ['header length past the end', () => rawFile('c.safetensors', '{}', undefined, 1000n), /runs past the end/],
       ['absurd header length', () => rawFile('c.safetensors', '{}', undefined, 2n ** 40n), /outside 2\.\./],
       ['header not JSON', () => rawFile('c.safetensors', '{not json'), /not valid JSON/],
+      ['header not UTF-8', async () => {
+        const json = Buffer.concat([Buffer.from('{"'), Buffer.from([0xff]), Buffer.from('x":{}}')]);
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(BigInt(json.length));
+        const f = path.join(dir, 'c.safetensors');
+        await writeFile(f, Buffer.concat([len, json]));
+        return f;
+      }, /header is not valid UTF-8/],
       ['header not an object', () => rawFile('c.safetensors', '[1,2]'), /not a JSON object/],
       ['unknown dtype', () => rawFile('c.safetensors', { t: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /unknown dtype F8/],
       ['bad shape', () => rawFile('c.safetensors', { t: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /invalid shape/],
