@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,7 @@ export interface VerifyLine {
 /** Verify every case of a fixture; returns one line per case (the CLI prints them). */
 export async function verifyFixture(fixture: string, opts: { tolerance: number; cases?: readonly string[]; onLine?: (l: VerifyLine) => void }): Promise<VerifyLine[]> {
   const modelDir = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-'));
+  const keepOnSignal = removeOnSignal(modelDir);
   try {
     // golden cases need the graphs only, not what the server reads besides them
     const manifest = await convertCheckpoint({ checkpoint: fixture, out: modelDir, dtype: 'float32', hash: false, servable: false });
@@ -96,8 +98,26 @@ export async function verifyFixture(fixture: string, opts: { tolerance: number; 
     }
     return lines;
   } finally {
+    keepOnSignal();
     await rm(modelDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Until the returned function is called, SIGINT or SIGTERM removes `dir` and ends the process with 128 + the
+ * signal's number (a finally block does not run when a signal ends the process).
+ */
+function removeOnSignal(dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(128 + (os.constants.signals[signal] ?? 0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 export function formatLine(l: VerifyLine): string {

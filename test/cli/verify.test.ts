@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatLine, runVerify, verifyFixture } from '../../src/cli/verify.js';
 
 const FIXTURE = path.resolve('test/fixtures/cosmos3-tiny');
+const MAIN = path.resolve(import.meta.dirname, '../../dist/src/main.js');
 
 function sink(): NodeJS.WritableStream & { text: string } {
   const s = { text: '', write(chunk: string) { s.text += chunk; return true; } };
@@ -111,6 +113,24 @@ describe('cosmos3-serve verify', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('interrupted (SIGINT, SIGTERM), removes its temporary model and exits 128 + the signal', async () => {
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const tmp = await mkdtemp(path.join(os.tmpdir(), 'c3s-verify-signal-'));
+      try {
+        const child = spawn(process.execPath, [MAIN, 'verify', '--fixture', FIXTURE], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+        // the first case's line: the conversion is done and the temporary model is in use
+        await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => { if (/^(ok|FAIL) /m.test(d.toString())) res(); }));
+        expect((await readdir(tmp)).filter((n) => n.startsWith('c3s-verify-'))).toHaveLength(1);
+        child.kill(signal);
+        expect(await exited).toBe(code);
+        expect(await readdir(tmp)).toEqual([]);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }, 120_000);
 
   it('answers a usage error with exit 2', async () => {
     const err = sink();
