@@ -20,20 +20,22 @@ const intFrom = (name: string, min: number, max: number, fallback: number) =>
     });
 
 /**
- * The longest time setting: every one ends up in a Node.js timer, which fires after 1 ms instead of a delay
+ * The longest time limit: each ends up in a Node.js timer, which fires after 1 ms instead of a delay
  * over 2^31 − 1 ms (~24.8 days). 24 days keeps the shutdown's close margin inside that too.
  */
 export const MAX_SECONDS = 24 * 86_400;
 
-const secondsFrom = (name: string, fallback: number) =>
+/** Seconds > 0; at most MAX_SECONDS for a setting that becomes a timer's delay (`timer`). */
+const secondsFrom = (name: string, fallback: number, timer = true) =>
   z
     .string()
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined || raw.trim() === '') return fallback;
       const n = Number(raw.trim());
-      if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a number of seconds > 0 and ≤ ${MAX_SECONDS} (24 days), got '${raw}'` });
+      if (!Number.isFinite(n) || n <= 0 || (timer && n > MAX_SECONDS)) {
+        const rule = timer ? `> 0 and ≤ ${MAX_SECONDS} (24 days)` : '> 0';
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number of seconds ${rule}, got '${raw}'` });
         return z.NEVER;
       }
       return n;
@@ -87,7 +89,8 @@ export const ENV_SCHEMA = z.object({
   MAX_INPUT_BYTES: intFrom('MAX_INPUT_BYTES', 1, 2 ** 40, 512 * 1024 * 1024),
   INPUT_TIMEOUT_S: secondsFrom('INPUT_TIMEOUT_S', 120),
   BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 1024, 2 ** 30, 1024 * 1024),
-  RESULT_TTL_S: secondsFrom('RESULT_TTL_S', 3600),
+  // compared with timestamps only (the sweep runs every 30 s at most): no timer bound
+  RESULT_TTL_S: secondsFrom('RESULT_TTL_S', 3600, false),
   RESULT_MAX_BYTES: intFrom('RESULT_MAX_BYTES', 0, 2 ** 40, 2 * 1024 * 1024 * 1024),
   SHUTDOWN_GRACE_S: secondsFrom('SHUTDOWN_GRACE_S', 30),
   LOG_LEVEL: z

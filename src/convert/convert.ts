@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointConfigError } from '../shared/index.js';
 import { checkTransformerSupported, readConfig, SchedulerConfigSchema, TransformerConfigSchema, VaeConfigSchema } from './model-config.js';
@@ -52,6 +52,8 @@ export interface ComponentContext {
   readonly progress: (event: ConvertProgress) => void;
   /** Check and place the weights of `<checkpoint>/<folder>` (progress per tensor) as `<folder>.*` files. */
   placeWeights(folder: string, specs: readonly WeightSpec[]): Promise<WeightTable>;
+  /** The checkpoint files the weights were read from so far (paths as opened). */
+  readonly sourceFiles: ReadonlySet<string>;
   /** Serialize a graph to `<out>/<name>.onnx` and describe it for the manifest. */
   writeGraph(name: string, component: ManifestGraph['component'], g: GraphBuilder, opsets: Readonly<Record<string, number>>): Promise<ManifestGraph>;
 }
@@ -102,10 +104,12 @@ export function componentContext(opts: {
 }): ComponentContext {
   const { checkpoint, out, dtype, link, progress } = opts;
   const transformerGraphs = opts.transformerGraphs ?? DEFAULT_TRANSFORMER_GRAPH_OPTIONS;
+  const sourceFiles = new Set<string>();
   return {
-    checkpoint, out, dtype, link, progress, transformerGraphs,
+    checkpoint, out, dtype, link, progress, transformerGraphs, sourceFiles,
     async placeWeights(folder, specs) {
       const reader = await SafetensorsReader.open(path.join(checkpoint, folder));
+      for (const f of reader.sources) sourceFiles.add(f);
       try {
         let n = 0;
         const placed = await placeWeights(reader, specs, {
@@ -181,7 +185,8 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     configs[rel] = rel;
   }
   const files: Manifest['source']['files'] = [];
-  const sources = await listWeightFiles(opts.checkpoint);
+  // the files read (not variants or stray shards beside them), as paths inside the checkpoint
+  const sources = [...ctx.sourceFiles].map((f) => path.relative(opts.checkpoint, f)).sort();
   let i = 0;
   for (const f of sources) {
     if (opts.hash ?? true) {
@@ -210,9 +215,12 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   return manifest;
 }
 
-/** The real path of `p`, which need not exist yet: its nearest existing ancestor resolved, the rest appended. */
+/**
+ * The real path of `p`, which need not exist yet: its nearest existing ancestor resolved, the rest appended. The
+ * path is not normalised first: `link/../x` must go through the link, as mkdir will.
+ */
 async function realpathOfNew(p: string): Promise<string> {
-  const abs = path.resolve(p);
+  const abs = path.isAbsolute(p) ? p : `${process.cwd()}${path.sep}${p}`;
   const real = await realpath(abs).catch(() => null);
   if (real !== null) return real;
   const parent = path.dirname(abs);
@@ -257,13 +265,4 @@ async function configHasChatTemplate(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function listWeightFiles(checkpoint: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const folder of ['transformer', 'vae']) {
-    const names = await readdir(path.join(checkpoint, folder)).catch(() => [] as string[]);
-    for (const n of names.sort()) if (n.endsWith('.safetensors') || n.endsWith('.index.json')) out.push(`${folder}/${n}`);
-  }
-  return out;
 }

@@ -52,11 +52,11 @@ export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSp
 
 /**
  * Refuse a checkpoint that holds more numbered blocks than its config describes (`layers.36.*` when
- * num_hidden_layers is 36, an up block beyond the VAE's): converting would silently drop them. Other tensors the
+ * num_hidden_layers is 36, a resnet beyond the VAE's num_res_blocks; every number in a name counts): converting would silently drop them. Other tensors the
  * graphs do not read (a language head, say) are left alone.
  */
 function checkBlockCounts(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
-  const family = (name: string) => name.replace(/\.\d+\./, '.#.');
+  const family = (name: string) => name.replace(/\.\d+(?=\.)/g, '.#');
   const families = new Set(specs.map((s) => s.name).filter((n) => /\.\d+\./.test(n)).map(family));
   const wanted = new Set(specs.map((s) => s.name));
   for (const name of reader.names().sort()) {

@@ -121,7 +121,10 @@ describe('cosmos3-serve verify', () => {
         const child = spawn(process.execPath, [MAIN, 'verify', '--fixture', FIXTURE], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
         const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
         // the first case's line: the conversion is done and the temporary model is in use
-        await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => { if (/^(ok|FAIL) /m.test(d.toString())) res(); }));
+        await new Promise<void>((res, rej) => {
+          child.stdout.on('data', (d: Buffer) => { if (/^(ok|FAIL) /m.test(d.toString())) res(); });
+          child.once('exit', (c) => rej(new Error(`verify exited (${c}) before its first case`)));
+        });
         expect((await readdir(tmp)).filter((n) => n.startsWith('c3s-verify-'))).toHaveLength(1);
         child.kill(signal);
         expect(await exited).toBe(code);

@@ -180,7 +180,32 @@ describe('convertCheckpoint', () => {
       .rejects.toThrow(/holds the output folder/);
     await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'ck-link', 'onnx', 'deeper'), dtype: 'float32', hash: false }))
       .rejects.toThrow(/holds the output folder/);
+    // a path through a symlink into the checkpoint and back up: mkdir would follow the link, so must the check
+    await symlink(path.join(ckpt, 'transformer'), path.join(dir, 'tf-link'));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: `${path.join(dir, 'tf-link')}/../onnx`, dtype: 'float32', hash: false }))
+      .rejects.toThrow(/holds the output folder/);
     await expect(stat(path.join(ckpt, 'onnx'))).rejects.toThrow();
+  });
+
+  it('refuses VAE resnets beyond num_res_blocks (a number inside a block counts too)', async () => {
+    const ckpt = path.join(dir, 'vae-blocks');
+    await cp(FIXTURE, ckpt, { recursive: true });
+    const cfgFile = path.join(ckpt, 'vae', 'config.json');
+    const cfg = JSON.parse(await readFile(cfgFile, 'utf8')) as { num_res_blocks: number };
+    await writeFile(cfgFile, JSON.stringify({ ...cfg, num_res_blocks: cfg.num_res_blocks - 1 }));
+    await expect(convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false }))
+      .rejects.toThrow(/checkpoint tensor \S*resnets\.\d+\S*: is in the checkpoint, but its config\.json describes fewer blocks/);
+  });
+
+  it('reads the default weights beside a (sharded) variant, and lists only the files it read as sources', async () => {
+    const ckpt = path.join(dir, 'variants');
+    await cp(FIXTURE, ckpt, { recursive: true });
+    const tf = path.join(ckpt, 'transformer');
+    await writeFile(path.join(tf, 'diffusion_pytorch_model.safetensors.index.fp16.json'), '{}');
+    await writeFile(path.join(tf, 'diffusion_pytorch_model.fp16.safetensors.index.json'), JSON.stringify({ weight_map: { x: 'diffusion_pytorch_model.fp16-00001-of-00001.safetensors' } }));
+    await writeFile(path.join(tf, 'diffusion_pytorch_model.fp16-00001-of-00001.safetensors'), 'not read');
+    const m = await convertCheckpoint({ checkpoint: ckpt, out: path.join(dir, 'o'), dtype: 'float32', hash: false });
+    expect(m.source.files.map((f) => f.path)).toEqual(['transformer/diffusion_pytorch_model.safetensors', 'vae/diffusion_pytorch_model.safetensors']);
   });
 
   it('refuses a weight outside float16\'s range when converting to fp16, naming it (bf16 takes it)', async () => {

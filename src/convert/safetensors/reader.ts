@@ -17,10 +17,13 @@ export class SafetensorsReader {
   readonly #tensors: Map<string, LocatedTensor>;
   readonly #handles = new Map<string, FileHandle>();
   readonly files: readonly string[];
+  /** Every file this reader read: the shard index (when opened through one), then the safetensors files. */
+  readonly sources: readonly string[];
 
-  private constructor(tensors: Map<string, LocatedTensor>, files: string[]) {
+  private constructor(tensors: Map<string, LocatedTensor>, files: string[], indexFile?: string) {
     this.#tensors = tensors;
     this.files = files;
+    this.sources = indexFile === undefined ? [...files] : [indexFile, ...files];
   }
 
   /** Open a `.safetensors` file, a `.index.json` shard index, or a folder holding exactly one of those. */
@@ -64,7 +67,7 @@ export class SafetensorsReader {
       if (!t) throw new SafetensorsFormatError(indexFile, `weight_map names ${name} in ${shard}, but that shard has no such tensor`);
       if (path.basename(t.file) !== path.basename(shard)) throw new SafetensorsFormatError(indexFile, `weight_map puts ${name} in ${shard}, found in ${path.basename(t.file)}`);
     }
-    return new SafetensorsReader(tensors, files);
+    return new SafetensorsReader(tensors, files, indexFile);
   }
 
   names(): string[] {
@@ -168,13 +171,14 @@ const DEFAULT_INDEX = 'diffusion_pytorch_model.safetensors.index.json';
 async function findWeightsIn(dir: string): Promise<string> {
   const { readdir } = await import('node:fs/promises');
   const names = await readdir(dir);
+  // beside variants (diffusion_pytorch_model.fp16.safetensors, sharded or not) the default weights are the ones
+  // diffusers loads, sharded or not
+  if (names.includes(DEFAULT_INDEX)) return path.join(dir, DEFAULT_INDEX);
+  if (names.includes(DEFAULT_WEIGHTS)) return path.join(dir, DEFAULT_WEIGHTS);
   const index = names.filter((n) => n.endsWith('.safetensors.index.json'));
   if (index.length === 1) return path.join(dir, index[0]);
-  // beside variants (diffusion_pytorch_model.fp16.safetensors, …) the default file is the one diffusers loads
-  if (index.includes(DEFAULT_INDEX)) return path.join(dir, DEFAULT_INDEX);
   const single = names.filter((n) => n.endsWith('.safetensors'));
   if (index.length === 0 && single.length === 1) return path.join(dir, single[0]);
-  if (index.length === 0 && single.includes(DEFAULT_WEIGHTS)) return path.join(dir, DEFAULT_WEIGHTS);
   const found = [...index, ...single].sort();
   throw new SafetensorsFormatError(dir, found.length === 0
     ? 'holds no *.safetensors file'
