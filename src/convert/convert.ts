@@ -166,19 +166,19 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   const link = opts.link ?? true;
   const ctx = componentContext({ checkpoint: opts.checkpoint, out: opts.out, dtype: opts.dtype, link, progress, transformerGraphs: opts.transformerGraphs });
   const byFolder: Record<string, Record<string, ManifestGraph>> = {};
-  if (!(await stat(path.join(opts.checkpoint, 'transformer')).catch(() => null))) {
+  if (!(await exists(path.join(opts.checkpoint, 'transformer')))) {
     throw new CheckpointConfigError(opts.checkpoint, 'has no transformer/ folder');
   }
   // the VAE first: it is small, so a VAE that does not fit fails before the transformer's long pass
   for (const c of [vaeComponent, transformerComponent]) {
-    if (!(await stat(path.join(opts.checkpoint, c.folder)).catch(() => null))) continue;
+    if (!(await exists(path.join(opts.checkpoint, c.folder)))) continue;
     byFolder[c.folder] = await c.convert(ctx);
   }
   const graphs: Record<string, ManifestGraph> = { ...byFolder.transformer, ...byFolder.vae };
   const configs: Record<string, string> = {};
   for (const rel of COPIED) {
     const src = path.join(opts.checkpoint, rel);
-    if (!(await stat(src).catch(() => null))) continue;
+    if (!(await exists(src))) continue;
     const dst = path.join(opts.out, rel);
     await mkdir(path.dirname(dst), { recursive: true });
     await copyFile(src, dst);
@@ -215,6 +215,10 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
   return manifest;
 }
 
+async function exists(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null)) !== null;
+}
+
 /**
  * The real path of `p`, which need not exist yet: its nearest existing ancestor resolved, the rest appended. The
  * path is not normalised first: `link/../x` must go through the link, as mkdir will.
@@ -231,7 +235,7 @@ async function realpathOfNew(p: string): Promise<string> {
 async function checkVaeFitsTransformer(checkpoint: string): Promise<void> {
   const tFile = path.join(checkpoint, 'transformer', 'config.json');
   const vFile = path.join(checkpoint, 'vae', 'config.json');
-  if (!(await stat(tFile).catch(() => null)) || !(await stat(vFile).catch(() => null))) return;
+  if (!(await exists(tFile)) || !(await exists(vFile))) return;
   const t = await readConfig(tFile, TransformerConfigSchema);
   const v = await readConfig(vFile, VaeConfigSchema);
   if (t.latent_channel !== v.z_dim) {
@@ -242,7 +246,7 @@ async function checkVaeFitsTransformer(checkpoint: string): Promise<void> {
 
 /** What the server reads besides the transformer; every missing piece is named before anything is converted. */
 async function checkServable(checkpoint: string): Promise<void> {
-  const has = async (rel: string) => (await stat(path.join(checkpoint, rel)).catch(() => null)) !== null;
+  const has = (rel: string) => exists(path.join(checkpoint, rel));
   const missing: string[] = [];
   for (const rel of ['vae/config.json', 'scheduler/scheduler_config.json', 'text_tokenizer/tokenizer.json']) {
     if (!(await has(rel))) missing.push(rel);

@@ -52,8 +52,8 @@ export function checkWeights(reader: SafetensorsReader, specs: readonly WeightSp
 
 /**
  * Refuse a checkpoint that holds more numbered blocks than its config describes (`layers.36.*` when
- * num_hidden_layers is 36, a resnet beyond the VAE's num_res_blocks; every number in a name counts): converting would silently drop them. Other tensors the
- * graphs do not read (a language head, say) are left alone.
+ * num_hidden_layers is 36, a resnet beyond the VAE's num_res_blocks; every number in a name counts): converting
+ * would silently drop them. Other tensors the graphs do not read (a language head, say) are left alone.
  */
 function checkBlockCounts(reader: SafetensorsReader, specs: readonly WeightSpec[]): void {
   const family = (name: string) => name.replace(/\.\d+(?=\.)/g, '.#');
